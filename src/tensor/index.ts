@@ -1,0 +1,5 @@
+export * from './dtype.js';
+export * from './errors.js';
+export * from './tensor.js';
+export * from './rng.js';
+export * as dmath from './math.js';
