@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './tensor.js';
 export * from './rng.js';
 export * as dmath from './math.js';
+export * from './backend.js';
