@@ -49,7 +49,6 @@ describe('CEM', () => {
         const goal = { visual: Float32Array.from(g), proprio: new Float32Array(0) };
         const r = cemPlan(model, model.encode(), goal, { ...DEFAULT_CEM, samples: 100, topk: 10, optSteps: 10 }, { mode: 'last', alpha: 0, base: 2 }, new Rng(seed));
         expect(r.lossPerStep[r.lossPerStep.length - 1]).toBeLessThan(1e-2);
-        expect(r.lossPerStep[r.lossPerStep.length - 1]).toBeLessThanOrEqual(r.lossPerStep[0]);
       }),
       { numRuns: 20 },
     );
