@@ -11,7 +11,7 @@ import * as ort from 'onnxruntime-web';
 import { Rng } from '../../../src/tensor/rng.js';
 import { integerPartI8Ref } from '../../../src/tensor/wasm/int8/ref.js';
 import { dequantizeInt4Ref, gemmW4A16Ref } from '../../../src/tensor/wasm/int4/ref.js';
-import { onnxModel } from './onnx-builder.js';
+import { onnxModel, type OnnxTensor } from './onnx-builder.js';
 import { genActivations, genF32, genInt4Weights, genInt8Weights, toMatMulNBits, type Fill } from './int-gen.js';
 
 ort.env.wasm.numThreads = 1;
@@ -40,9 +40,9 @@ describe('ORT MatMulInteger == integerPartI8Ref (bit-exact)', () => {
           const w = genInt8Weights(rng, N, K, zW, fill);
           const B = new Int8Array(K * N);
           for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) B[k * N + n] = w.data[n * K + k];
-          const adt = unsigned ? 'uint8' : 'int8';
-          const inits = [
-            { name: 'B', dtype: 'int8' as const, dims: [K, N], data: B },
+          const adt: 'uint8' | 'int8' = unsigned ? 'uint8' : 'int8';
+          const inits: OnnxTensor[] = [
+            { name: 'B', dtype: 'int8', dims: [K, N], data: B },
             { name: 'az', dtype: adt, dims: [], data: unsigned ? Uint8Array.of(a.zeros![0]) : Int8Array.of(a.zeros![0]) },
           ];
           if (w.zeros) inits.push({ name: 'bz', dtype: 'int8', dims: [N], data: Int8Array.from(w.zeros) });
