@@ -4,3 +4,4 @@ export * from './tensor.js';
 export * from './rng.js';
 export * as dmath from './math.js';
 export * from './backend.js';
+export * from './ops/index.js';

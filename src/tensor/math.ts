@@ -136,3 +136,103 @@ export function pow(x: number, y: number): number {
   if (x < 0) return NaN;
   return exp(y * log(x));
 }
+
+// ---------------------------------------------------------------------------------------------
+// erf / erfc: the piecewise rational approximations of fdlibm's s_erf.c (Sun Microsystems,
+// public coefficients), re-written over this file's exp. Intervals on |x|:
+//   [0, 0.84375)        erf(x) = x + x R(x^2)/S(x^2)
+//   [0.84375, 1.25)     erf(x) = erx + P(s)/Q(s), s = |x| - 1, erx = erf(1) rounded to float
+//   [1.25, 1/0.35)      erfc(x) = exp(-z^2 - 0.5625) exp((z-x)(z+x) + Ra(1/x^2)/Sa(1/x^2)) / x
+//   [1/0.35, 28)        same with Rb/Sb
+// where z is x with its low 32 mantissa bits cleared, so -z^2 is exact and the small
+// correction (z-x)(z+x) carries the rest.
+
+const ERX = 8.45062911510467529297e-1;
+const EFX = 1.28379167095512586316e-1; // 2/sqrt(pi) - 1
+const EFX8 = 1.02703333676410069053; // 8 EFX
+
+const PP = [1.28379167095512558561e-1, -3.25042107247001499370e-1, -2.84817495755985104766e-2, -5.77027029648944159157e-3, -2.37630166566501626084e-5];
+const QQ = [3.97917223959155352819e-1, 6.50222499887672944485e-2, 5.08130628187576562776e-3, 1.32494738004321644526e-4, -3.96022827877536812320e-6];
+const PA = [-2.36211856075265944077e-3, 4.14856118683748331666e-1, -3.72207876035701323847e-1, 3.18346619901161753674e-1, -1.10894694282396677476e-1, 3.54783043256182359371e-2, -2.16637559486879084300e-3];
+const QA = [1.06420880400844228286e-1, 5.40397917702171048937e-1, 7.18286544141962662868e-2, 1.26171219808761642112e-1, 1.36370839120290507362e-2, 1.19844998467991074170e-2];
+const RA = [-9.86494403484714822705e-3, -6.93858572707181764372e-1, -1.05586262253232909814e1, -6.23753324503260060396e1, -1.62396669462573470355e2, -1.84605092906711035994e2, -8.12874355063065934246e1, -9.81432934416914548592];
+const SA = [1.96512716674392571292e1, 1.37657754143519042600e2, 4.34565877475229228821e2, 6.45387271733267880336e2, 4.29008140027567833386e2, 1.08635005541779435134e2, 6.57024977031928170135, -6.04244152148580987438e-2];
+const RB = [-9.86494292470009928597e-3, -7.99283237680523006574e-1, -1.77579549177547519889e1, -1.60636384855821916062e2, -6.37566443368389627722e2, -1.02509513161107724954e3, -4.83519191608651397019e2];
+const SB = [3.03380607434824582924e1, 3.25792512996573918826e2, 1.53672958608443695994e3, 3.19985821950859553908e3, 2.55305040643316442583e3, 4.74528541206955367215e2, -2.24409524465858183362e1];
+
+/** c[0] + c[1] t + c[2] t^2 + ... (Horner, highest degree first). */
+function poly(c: readonly number[], t: number): number {
+  let p = c[c.length - 1];
+  for (let i = c.length - 2; i >= 0; i--) p = p * t + c[i];
+  return p;
+}
+
+/** 1 + c[0] t + c[1] t^2 + ... (the denominators, whose constant term is 1). */
+function poly1(c: readonly number[], t: number): number {
+  return 1 + t * poly(c, t);
+}
+
+/** x + x R/S on |x| < 0.84375 (shared by erf and erfc). */
+function erfSmall(x: number): number {
+  const z = x * x;
+  return x + x * (poly(PP, z) / poly1(QQ, z));
+}
+
+/** P/Q on s = |x| - 1 for |x| in [0.84375, 1.25): erf(|x|) - erx. */
+function erfMid(ax: number): number {
+  const s = ax - 1;
+  return poly(PA, s) / poly1(QA, s);
+}
+
+/** erfc(ax) for ax in [1.25, 28), ax > 0. */
+function erfcTail(ax: number): number {
+  const s = 1 / (ax * ax);
+  const rs = ax < 1 / 0.35 ? poly(RA, s) / poly1(SA, s) : poly(RB, s) / poly1(SB, s);
+  f64[0] = ax;
+  u32[0] = 0; // clear the low mantissa word: z*z is exact
+  const z = f64[0];
+  return (exp(-z * z - 0.5625) * exp((z - ax) * (z + ax) + rs)) / ax;
+}
+
+/** The error function erf(x) = 2/sqrt(pi) int_0^x e^(-t^2) dt. Odd; erf(±Inf) = ±1. */
+export function erf(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  const ax = Math.abs(x);
+  if (ax < 0.84375) {
+    if (ax < 3.725290298461914e-9) {
+      // 2^-28: x (2/sqrt(pi)) to working precision; scaled by 8 so subnormal x keeps its bits
+      return ax < 2.2250738585072014e-308 ? 0.125 * (8 * x + EFX8 * x) : x + EFX * x;
+    }
+    return erfSmall(x);
+  }
+  if (ax < 1.25) {
+    const r = ERX + erfMid(ax);
+    return x < 0 ? -r : r;
+  }
+  if (ax >= 6) return x < 0 ? -1 : 1; // erfc(6) = 2.2e-17 < 2^-53
+  const r = 1 - erfcTail(ax);
+  return x < 0 ? -r : r;
+}
+
+/** The complementary error function 1 - erf(x), accurate in its tails (erfc(27) ~ 5e-319). */
+export function erfc(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  const ax = Math.abs(x);
+  if (ax < 0.84375) {
+    if (ax < 1.3877787807814457e-17) return 1 - x; // 2^-56
+    if (x < 0.25) return 1 - erfSmall(x);
+    const z = x * x;
+    const r = x * (poly(PP, z) / poly1(QQ, z));
+    return 0.5 - (r + (x - 0.5));
+  }
+  if (ax < 1.25) {
+    const pq = erfMid(ax);
+    return x < 0 ? 1 + (ERX + pq) : 1 - ERX - pq;
+  }
+  if (ax < 28) {
+    if (x < 0 && ax >= 6) return 2;
+    const r = erfcTail(ax);
+    return x < 0 ? 2 - r : r;
+  }
+  return x < 0 ? 2 : 0;
+}

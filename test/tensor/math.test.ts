@@ -54,3 +54,51 @@ describe('deterministic elementary functions (<= 4 ulp from the engine)', () => 
     expect(ulps(pow(2.5, 0.3), Math.pow(2.5, 0.3))).toBeLessThanOrEqual(8);
   });
 });
+
+import { erf, erfc } from '../../src/tensor/math.js';
+import { f64Of, loadGolden } from './ops/golden.js';
+
+describe('erf / erfc (fdlibm s_erf.c structure) vs a 200-bit mpmath table', () => {
+  const t = loadGolden('erf').cases.table;
+  const xs = f64Of(t.x);
+  const wantErf = f64Of(t.erf);
+  const wantErfc = f64Of(t.erfc);
+  /** ulps of the double reference (2^-1074 floor for subnormals). */
+  const ulp64 = (v: number): number => (Math.abs(v) < 2 ** -1022 ? 2 ** -1074 : 2 ** (Math.floor(Math.log2(Math.abs(v))) - 52));
+  // fdlibm promises < 1 ulp; our exp adds <= 2 ulp to the two exp factors of the tail: 4 ulp budget.
+  it('erf within 4 ulp of the correctly rounded value at every table point (all 5 intervals, tiny and subnormal x)', () => {
+    expect(xs.length).toBeGreaterThan(500);
+    for (let i = 0; i < xs.length; i++) {
+      const d = Math.abs(erf(xs[i]) - wantErf[i]) / ulp64(wantErf[i]);
+      if (d > 4) throw new Error(`erf(${xs[i]}) = ${erf(xs[i])}, want ${wantErf[i]} (${d} ulp)`);
+    }
+  });
+  it('erfc within 4 ulp where the result is a normal double (tail down to erfc(27.2) ~ 1e-323 is checked at 1e-3 relative)', () => {
+    for (let i = 0; i < xs.length; i++) {
+      const w = wantErfc[i];
+      const got = erfc(xs[i]);
+      if (Math.abs(w) >= 2 ** -1022) {
+        const d = Math.abs(got - w) / ulp64(w);
+        if (d > 4) throw new Error(`erfc(${xs[i]}) = ${got}, want ${w} (${d} ulp)`);
+      } else expect(Math.abs(got - w)).toBeLessThanOrEqual(Math.max(1e-3 * w, 2 ** -1074 * 4));
+    }
+  });
+  it('properties: odd, erf + erfc = 1, bounded, monotone, exact limits', () => {
+    fc.assert(
+      fc.property(fc.double({ min: -30, max: 30, noNaN: true }), fc.double({ min: -30, max: 30, noNaN: true }), (x, y) => {
+        expect(erf(-x)).toBe(-erf(x));
+        expect(Math.abs(erf(x))).toBeLessThanOrEqual(1);
+        expect(Math.abs(erf(x) + erfc(x) - 1)).toBeLessThanOrEqual(2 ** -52 * 2);
+        if (x < y) expect(erf(x)).toBeLessThanOrEqual(erf(y));
+      }),
+      { numRuns: 1000 },
+    );
+    expect(erf(0)).toBe(0);
+    expect(Object.is(erf(-0), -0)).toBe(true);
+    expect(erf(Infinity)).toBe(1);
+    expect(erf(-Infinity)).toBe(-1);
+    expect(erfc(Infinity)).toBe(0);
+    expect(erfc(-Infinity)).toBe(2);
+    expect(Number.isNaN(erf(NaN)) && Number.isNaN(erfc(NaN))).toBe(true);
+  });
+});
