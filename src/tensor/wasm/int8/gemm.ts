@@ -1,0 +1,165 @@
+/**
+ * The int8 GEMM: y = dequant(A) · dequant(W)ᵀ (+ bias) on the SIMD128 kernel
+ * `gemm_i8i8_f32__mr4_nr8_kc2__simd128_dot16`, bit-exact to `gemmI8Ref` (./ref.ts) for every
+ * thread count. Falls back to the twin where WebAssembly SIMD is absent.
+ *
+ *   const wp = packI8({ data, N, K, scales, zeros: null });      // once, at load
+ *   gemmI8(acts, wp, bias, out);                                   // per call
+ *   wp.release();                                                  // when the layer dies
+ */
+import { ShapeError, ValueError } from '../../errors.js';
+import { compileKernel } from '../compile.js';
+import { heap } from '../heap.js';
+import { hasSimd128 } from '../probe.js';
+import { runSplit, type SplitCall } from './split.js';
+import { GEMM_I8_SPEC, emitGemmI8 } from './emit.js';
+import { I8_MR, I8_NR, a16Bytes, packI8Host, unpackI8Host, type HostPackedI8, type I8PanelDims } from './layout.js';
+import { checkActivations, checkBiasOut, gemmI8Ref, type Int8Weights, type QuantizedActivations } from './ref.js';
+
+/** Packed int8 weights resident in the kernel heap (or on the host when SIMD is absent). */
+export interface PackedI8 extends I8PanelDims {
+  readonly kind: 'i8';
+  readonly symmetric: boolean;
+  /** Heap pointers (0 when running on the TypeScript fallback). */
+  readonly ptr: { readonly panels: number; readonly scales: number; readonly zeros: number };
+  /** Host copy, kept only for the fallback path. */
+  readonly host: HostPackedI8 | null;
+  /** Free the heap copy; the object must not be used afterwards. */
+  release(): void;
+}
+
+/** Byte offsets of a per-call scratch area carved from one heap allocation (16-aligned). */
+export function carve(sizes: Record<string, number>): { total: number; off: Record<string, number> } {
+  let total = 0;
+  const off: Record<string, number> = {};
+  for (const [k, v] of Object.entries(sizes)) {
+    off[k] = total;
+    total += Math.ceil(v / 16) * 16;
+  }
+  return { total, off };
+}
+
+export function useWasm(): boolean {
+  return hasSimd128();
+}
+
+/** Pack (N, K) int8 weights once: panels + padded scales/zero points, copied into the heap. */
+export function packI8(w: Int8Weights): PackedI8 {
+  const host = packI8Host(w);
+  const dims: I8PanelDims = { N: host.N, K: host.K, KP: host.KP, P: host.P };
+  if (!useWasm()) {
+    return { kind: 'i8', ...dims, symmetric: w.zeros === null, ptr: { panels: 0, scales: 0, zeros: 0 }, host, release() {} };
+  }
+  const h = heap();
+  const ptr = { panels: h.put(host.panels), scales: h.put(host.scales), zeros: host.zeros ? h.put(host.zeros) : 0 };
+  let live = true;
+  return {
+    kind: 'i8',
+    ...dims,
+    symmetric: w.zeros === null,
+    ptr,
+    host: null,
+    release() {
+      if (!live) return;
+      live = false;
+      h.release(ptr.panels);
+      h.release(ptr.scales);
+      if (ptr.zeros) h.release(ptr.zeros);
+    },
+  };
+}
+
+/** The (N, K) weights back from a packed record (tests, validation). */
+export function unpackI8(p: PackedI8): Int8Weights {
+  if (p.host) {
+    return { data: unpackI8Host(p.host), N: p.N, K: p.K, scales: p.host.scales.slice(0, p.N), zeros: p.host.zeros ? p.host.zeros.slice(0, p.N) : null };
+  }
+  const h = heap();
+  const bytes = p.P * p.KP * 16;
+  const host: HostPackedI8 = {
+    N: p.N, K: p.K, KP: p.KP, P: p.P,
+    panels: new Int8Array(h.buffer, p.ptr.panels, bytes).slice(),
+    scales: new Float32Array(h.buffer, p.ptr.scales, p.P * I8_NR).slice(),
+    zeros: p.ptr.zeros ? new Int32Array(h.buffer, p.ptr.zeros, p.P * I8_NR).slice() : null,
+    rowSums: new Int32Array(0),
+  };
+  return { data: unpackI8Host(host), N: p.N, K: p.K, scales: host.scales.slice(0, p.N), zeros: host.zeros ? host.zeros.slice(0, p.N) : null };
+}
+
+/** Per-row scale and zero-point arrays (M) from per-tensor or per-row activation params. */
+export function expandRowParams(a: QuantizedActivations): { sA: Float32Array; zA: Int32Array } {
+  const sA = new Float32Array(a.M);
+  const zA = new Int32Array(a.M);
+  if (a.scales.length === 1) sA.fill(a.scales[0]);
+  else sA.set(a.scales);
+  if (a.zeros !== null) {
+    if (a.zeros.length === 1) zA.fill(a.zeros[0]);
+    else zA.set(a.zeros);
+  }
+  return { sA, zA };
+}
+
+export interface GemmOptions {
+  /** Worker threads to split output tiles over (default: the pool's size; 1 = this thread). */
+  threads?: number;
+}
+
+/**
+ * y = dequant(A) · dequant(W)ᵀ (+ bias), epilogue order of ./ref.ts.
+ * @param a (M, K) quantized activations (int8 or uint8, per tensor or per row)
+ * @param w packed (N, K) int8 weights from packI8
+ * @param bias (N) or null
+ * @param out (M, N) float32, overwritten
+ */
+export function gemmI8(a: QuantizedActivations, w: PackedI8, bias: Float32Array | null, out: Float32Array, opts: GemmOptions = {}): void {
+  const where = 'gemmI8';
+  checkActivations(where, a);
+  if (a.K !== w.K) throw new ShapeError(where, `A is (${a.M}, ${a.K}) but W is (${w.N}, ${w.K}): K differs`);
+  checkBiasOut(where, a.M, w.N, bias, out);
+  if (w.host) {
+    gemmI8Ref(a, unpackI8(w), bias, out);
+    return;
+  }
+  if (w.ptr.panels === 0) throw new ValueError(where, 'packed weights were released');
+  const { M, K } = a;
+  const { N, KP, P } = w;
+  const T = Math.ceil(M / I8_MR);
+  const hasZW = !w.symmetric;
+  const { off, total } = carve({
+    A: M * K,
+    zA: M * 4,
+    sA: M * 4,
+    rs: hasZW ? M * 4 : 0,
+    A16: a16Bytes(M, KP),
+    bias: bias ? P * I8_NR * 4 : 0,
+    C: M * N * 4,
+  });
+  const h = heap();
+  const base = h.alloc(total);
+  try {
+    const k = compileKernel(GEMM_I8_SPEC, emitGemmI8);
+    const u8 = h.u8();
+    u8.set(new Uint8Array(a.data.buffer, a.data.byteOffset, M * K), base + off.A);
+    const { sA, zA } = expandRowParams(a);
+    new Float32Array(h.buffer, base + off.sA, M).set(sA);
+    new Int32Array(h.buffer, base + off.zA, M).set(zA);
+    if (bias) {
+      const b = new Float32Array(h.buffer, base + off.bias, P * I8_NR);
+      b.fill(0);
+      b.set(bias);
+    }
+    u8.fill(0, base + off.A16, base + off.A16 + a16Bytes(M, KP));
+    const widen = k.exports.widen as (...x: number[]) => void;
+    widen(base + off.A, M, K, base + off.zA, a.data instanceof Int8Array ? 1 : 0, K, 2 * KP, base + off.A16, KP, hasZW ? base + off.rs : 0);
+    const args = [
+      base + off.A16, KP, 0, T, w.ptr.panels, 0, P, base + off.C, N * 4, M, N,
+      base + off.sA, hasZW ? base + off.rs : 0, w.ptr.scales, w.ptr.zeros, bias ? base + off.bias : 0,
+    ];
+    // split: arg 2/3 = tiles [t0,t1), arg 5/6 = panels [p0,p1)
+    const call: SplitCall = { kernel: k, fn: 'gemm', args, tiles: [2, 3, T], panels: [5, 6, P] };
+    runSplit(call, opts.threads);
+    out.set(new Float32Array(h.buffer, base + off.C, M * N));
+  } finally {
+    h.release(base);
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Splitting an integer GEMM call over threads by output tiles. Every output element is
+ * computed by exactly one call of the kernel, in the kernel's fixed order, so the result does
+ * not depend on how the ranges are cut (bitwise identical for any thread count).
+ */
+import type { Kernel } from '../compile.js';
+
+/**
+ * A kernel call whose args contain two half-open ranges: `tiles` = [index of t0, index of t1,
+ * count] over row tiles and `panels` = [index of p0, index of p1, count] over column panels.
+ */
+export interface SplitCall {
+  readonly kernel: Kernel;
+  readonly fn: string;
+  readonly args: readonly number[];
+  readonly tiles: readonly [number, number, number];
+  readonly panels: readonly [number, number, number];
+}
+
+/** Cut [0, n) into `parts` contiguous ranges of near-equal size (empty ones dropped). */
+export function cutRange(n: number, parts: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 0; i < parts; i++) {
+    const a = Math.floor((n * i) / parts);
+    const b = Math.floor((n * (i + 1)) / parts);
+    if (b > a) out.push([a, b]);
+  }
+  return out;
+}
+
+/** The per-thread argument lists: cut panels when there are enough, else row tiles. */
+export function splitArgs(call: SplitCall, threads: number): number[][] {
+  const [pi0, pi1, P] = call.panels;
+  const [ti0, ti1, T] = call.tiles;
+  const byPanels = P >= 2 * threads || P >= T;
+  const ranges = cutRange(byPanels ? P : T, Math.max(1, threads));
+  return ranges.map(([a, b]) => {
+    const args = call.args.slice();
+    if (byPanels) {
+      args[pi0] = a;
+      args[pi1] = b;
+    } else {
+      args[ti0] = a;
+      args[ti1] = b;
+    }
+    return args;
+  });
+}
+
+/** Run the call on this thread (thread pool integration: see runSplit's callers). */
+export function runSplit(call: SplitCall, threads = 1): void {
+  const fn = call.kernel.exports[call.fn] as (...x: number[]) => void;
+  for (const args of splitArgs(call, threads)) fn(...args);
+}
