@@ -1,0 +1,92 @@
+import { ShapeError, fmtShape } from '../tensor/errors.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { Fns } from './fn.js';
+import { Linear } from './linear.js';
+
+/** LayerNorm over the last axis with affine parameters. */
+export class LayerNorm {
+  constructor(
+    readonly name: string,
+    public weight: Tensor<'f32'>,
+    public bias: Tensor<'f32'>,
+    readonly eps: number,
+  ) {}
+  forward<T>(F: Fns<T>, x: T): T {
+    return F.layerNorm(x, F.param(this.weight), F.param(this.bias), this.eps);
+  }
+}
+
+/** fc1 -> exact GELU -> fc2 */
+export class Mlp {
+  constructor(
+    readonly fc1: Linear,
+    readonly fc2: Linear,
+  ) {}
+  forward<T>(F: Fns<T>, x: T): T {
+    return this.fc2.forward(F, F.gelu(this.fc1.forward(F, x)));
+  }
+}
+
+/**
+ * Multi-head self-attention with a fused qkv projection.
+ * DINOv2 scales q before q·kᵀ ('q'); DINO-WM's predictor scales the dot products ('dots'): the two
+ * orders round differently in float32, so the model keeps each one's own.
+ */
+export class Attention {
+  constructor(
+    readonly qkv: Linear,
+    readonly proj: Linear,
+    readonly heads: number,
+    readonly dimHead: number,
+    readonly scaleAt: 'q' | 'dots',
+  ) {
+    if (qkv.outFeatures !== 3 * heads * dimHead) {
+      throw new ShapeError(qkv.name, `qkv out_features ${qkv.outFeatures} != 3 x ${heads} heads x ${dimHead}`);
+    }
+  }
+  /**
+   * @param x (B, N, D)
+   * @param mask u8 (N, N), 1 = visible, or null
+   */
+  forward<T>(F: Fns<T>, x: T, mask: Tensor | null): T {
+    const [B, N] = F.shape(x);
+    const H = this.heads;
+    const dh = this.dimHead;
+    const qkv = F.permute(F.reshape(this.qkv.forward(F, x), [B, N, 3, H, dh]), [2, 0, 3, 1, 4]); // (3, B, H, N, dh)
+    let q = F.reshape(F.slice(qkv, 0, 0, 1), [B, H, N, dh]);
+    const k = F.reshape(F.slice(qkv, 0, 1, 2), [B, H, N, dh]);
+    const v = F.reshape(F.slice(qkv, 0, 2, 3), [B, H, N, dh]);
+    const s = 1 / Math.sqrt(dh);
+    if (this.scaleAt === 'q') q = F.scale(q, s);
+    let dots = F.matmul(q, k, { transB: true }); // (B, H, N, N)
+    if (this.scaleAt === 'dots') dots = F.scale(dots, s);
+    const attn = F.softmax(dots, mask);
+    const out = F.reshape(F.permute(F.matmul(attn, v), [0, 2, 1, 3]), [B, N, H * dh]);
+    return this.proj.forward(F, out);
+  }
+}
+
+/** Pre-LN transformer block: x + ls1·attn(norm1 x), then x + ls2·mlp(norm2 x). LayerScale optional. */
+export class Block {
+  constructor(
+    readonly norm1: LayerNorm,
+    readonly attn: Attention,
+    readonly norm2: LayerNorm,
+    readonly mlp: Mlp,
+    public ls1: Tensor<'f32'> | null,
+    public ls2: Tensor<'f32'> | null,
+  ) {}
+  /** @param x (B, N, D) */
+  forward<T>(F: Fns<T>, x: T, mask: Tensor | null): T {
+    let h = this.attn.forward(F, this.norm1.forward(F, x), mask);
+    if (this.ls1) h = F.mul(h, F.param(this.ls1));
+    x = F.add(x, h);
+    h = this.mlp.forward(F, this.norm2.forward(F, x));
+    if (this.ls2) h = F.mul(h, F.param(this.ls2));
+    return F.add(x, h);
+  }
+}
+
+export function checkRank(where: string, shape: readonly number[], rank: number, what: string): void {
+  if (shape.length !== rank) throw new ShapeError(where, `${what} must have rank ${rank}, got ${fmtShape(shape)}`);
+}

@@ -1,0 +1,60 @@
+import { ShapeError, fmtShape } from '../tensor/errors.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { Fns } from './fn.js';
+
+/**
+ * What replaces a Linear's float computation: fake-quant or integer kernels (src/quant provides
+ * them; nn never imports quant). Input and output are 2-D: x (rows, in) -> (rows, out).
+ */
+export interface LinearImpl {
+  readonly kind: string;
+  forward(x: Tensor<'f32'>): Tensor<'f32'>;
+}
+
+/** Observes a Linear's input (rows, in) during calibration. */
+export type LinearObserver = (x: Tensor<'f32'>) => void;
+
+/**
+ * The one seam between nn and quantization. Every Linear of the model is one of these, found by
+ * name through WorldModel.linears(). When `impl` is set and no gradient is needed, forward
+ * delegates to it; `observer`, when set, sees every input first.
+ */
+export class Linear {
+  impl: LinearImpl | null = null;
+  observer: LinearObserver | null = null;
+  constructor(
+    readonly name: string,
+    /** (out, in) */
+    public weight: Tensor<'f32'>,
+    /** (out) or null */
+    public bias: Tensor<'f32'> | null,
+  ) {
+    if (weight.ndim !== 2) throw new ShapeError(name, `weight must be (out, in), got ${fmtShape(weight.shape)}`);
+    if (bias && (bias.ndim !== 1 || bias.shape[0] !== weight.shape[0])) {
+      throw new ShapeError(name, `bias ${fmtShape(bias.shape)} does not match weight ${fmtShape(weight.shape)}`);
+    }
+  }
+  get inFeatures(): number {
+    return this.weight.shape[1];
+  }
+  get outFeatures(): number {
+    return this.weight.shape[0];
+  }
+
+  /** @param x (..., in) -> (..., out) */
+  forward<T>(F: Fns<T>, x: T): T {
+    const s = F.shape(x);
+    if (s[s.length - 1] !== this.inFeatures) {
+      throw new ShapeError(this.name, `input ${fmtShape(s)} does not end in in_features ${this.inFeatures}`);
+    }
+    if (this.observer || this.impl) {
+      const rows = s.slice(0, -1).reduce((a, b) => a * b, 1);
+      const x2 = F.value(x).reshape([rows, this.inFeatures]);
+      this.observer?.(x2);
+      if (this.impl && !F.differentiable) {
+        return F.constant(this.impl.forward(x2).reshape([...s.slice(0, -1), this.outFeatures]));
+      }
+    }
+    return F.linear(x, F.param(this.weight), this.bias ? F.param(this.bias) : null);
+  }
+}
