@@ -15,6 +15,8 @@ export interface SplitCall {
   readonly args: readonly number[];
   readonly tiles: readonly [number, number, number];
   readonly panels: readonly [number, number, number];
+  /** A per-thread scratch pointer: args[arg] = base + i·bytes for the i-th part. */
+  readonly scratch?: { readonly arg: number; readonly base: number; readonly bytes: number };
 }
 
 /** Cut [0, n) into `parts` contiguous ranges of near-equal size (empty ones dropped). */
@@ -34,8 +36,9 @@ export function splitArgs(call: SplitCall, threads: number): number[][] {
   const [ti0, ti1, T] = call.tiles;
   const byPanels = P >= 2 * threads || P >= T;
   const ranges = cutRange(byPanels ? P : T, Math.max(1, threads));
-  return ranges.map(([a, b]) => {
+  return ranges.map(([a, b], i) => {
     const args = call.args.slice();
+    if (call.scratch) args[call.scratch.arg] = call.scratch.base + i * call.scratch.bytes;
     if (byPanels) {
       args[pi0] = a;
       args[pi1] = b;
@@ -51,4 +54,9 @@ export function splitArgs(call: SplitCall, threads: number): number[][] {
 export function runSplit(call: SplitCall, threads = 1): void {
   const fn = call.kernel.exports[call.fn] as (...x: number[]) => void;
   for (const args of splitArgs(call, threads)) fn(...args);
+}
+
+/** The number of parts a call is cut into (the pool size when threads is undefined). */
+export function splitThreads(threads?: number): number {
+  return Math.max(1, Math.floor(threads ?? 1));
 }

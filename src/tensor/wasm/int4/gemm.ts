@@ -1,0 +1,173 @@
+/**
+ * 4-bit weight GEMMs on SIMD128, bit-exact to their twins in ./ref.ts for every thread count:
+ *
+ *   const wp = packI4(int4Weights);             // once, at load (serves both kernels)
+ *   gemmW4A16(M, x, wp, bias, out);             // f32 activations
+ *   gemmW4A8(acts, wp, bias, out);              // int8/uint8 activations (e.g. per-token)
+ *   wp.release();
+ *
+ * Falls back to the twins where WebAssembly SIMD is absent.
+ */
+import { getNibble, setNibble } from '../../dtype.js';
+import { ShapeError, ValueError } from '../../errors.js';
+import { compileKernel } from '../compile.js';
+import { heap } from '../heap.js';
+import { a16Bytes } from '../int8/layout.js';
+import { carve, expandRowParams, useWasm, type GemmOptions } from '../int8/gemm.js';
+import { checkActivations, checkBiasOut, type QuantizedActivations } from '../int8/ref.js';
+import { runSplit, splitThreads } from '../int8/split.js';
+import { GEMM_W4A16_SPEC, GEMM_W4A8_SPEC, emitGemmW4A16, emitGemmW4A8 } from './emit.js';
+import { I4_NR, packI4Host, unpackI4Host, type I4PanelDims } from './layout.js';
+import { checkInt4Weights, gemmW4A16Ref, gemmW4A8Ref, type Int4Weights } from './ref.js';
+
+/** Packed 4-bit weights resident in the kernel heap (or on the host when SIMD is absent). */
+export interface PackedI4 extends I4PanelDims {
+  readonly kind: 'i4';
+  readonly signed: boolean;
+  /** Heap pointer of the panels (0 on the TypeScript fallback). */
+  readonly ptr: number;
+  /** Host copy of the panels, kept only for the fallback path. */
+  readonly host: Uint8Array | null;
+  release(): void;
+}
+
+export function packI4(w: Int4Weights): PackedI4 {
+  const { dims, bytes } = packI4Host(w);
+  if (!useWasm()) return { kind: 'i4', ...dims, signed: w.signed, ptr: 0, host: bytes, release() {} };
+  const h = heap();
+  const ptr = h.put(bytes);
+  let live = true;
+  return {
+    kind: 'i4',
+    ...dims,
+    signed: w.signed,
+    ptr,
+    host: null,
+    release() {
+      if (!live) return;
+      live = false;
+      h.release(ptr);
+    },
+  };
+}
+
+function panelBytes(p: PackedI4): Uint8Array {
+  if (p.host) return p.host;
+  if (p.ptr === 0) throw new ValueError('unpackI4', 'packed weights were released');
+  return new Uint8Array(heap().buffer, p.ptr, p.P * p.nG * p.BG).slice();
+}
+
+/** The `Int4Weights` back from a packed record (tests, validation, fallback). */
+export function unpackI4(p: PackedI4): Int4Weights {
+  const bytes = panelBytes(p);
+  const { wq, scales } = unpackI4Host(p, bytes);
+  const { N, K, G, nG, BG } = p;
+  const codes = new Uint8Array(Math.ceil((N * K) / 2));
+  const zeros = p.signed ? null : new Uint8Array(N * nG);
+  for (let n = 0; n < N; n++) {
+    for (let g = 0; g < nG; g++) {
+      const z = bytes[((n >> 3) * nG + g) * BG + 2 * (n & 7)];
+      if (zeros) zeros[n * nG + g] = z;
+      for (let k = g * G; k < Math.min(K, (g + 1) * G); k++) setNibble(codes, n * K + k, p.signed ? wq[n * K + k] : wq[n * K + k] + z);
+    }
+  }
+  const w: Int4Weights = { N, K, groupSize: G, signed: p.signed, codes, scales, zeros };
+  // self-check of the round trip on the first code (cheap guard against layout drift)
+  if (N * K > 0 && getNibble(codes, 0, p.signed) - (p.signed ? 0 : (zeros as Uint8Array)[0]) !== wq[0]) {
+    throw new ValueError('unpackI4', 'layout round trip failed');
+  }
+  checkInt4Weights('unpackI4', w);
+  return w;
+}
+
+function checkPacked(where: string, w: PackedI4): void {
+  if (!w.host && w.ptr === 0) throw new ValueError(where, 'packed weights were released');
+}
+
+/**
+ * W4A16: y = x · wᵀ (+ bias), k ascending in one float32 accumulator per output (./ref.ts).
+ * @param x (M, K) float32
+ * @param w packed (N, K) 4-bit weights
+ * @param bias (N) or null
+ * @param out (M, N) float32, overwritten
+ */
+export function gemmW4A16(M: number, x: Float32Array, w: PackedI4, bias: Float32Array | null, out: Float32Array, opts: GemmOptions = {}): void {
+  const where = 'gemmW4A16';
+  checkPacked(where, w);
+  const { N, K, P } = w;
+  if (!Number.isInteger(M) || M < 1) throw new ShapeError(where, `M must be a positive integer, got ${M}`);
+  if (x.length !== M * K) throw new ShapeError(where, `x has length ${x.length}, expected M·K = ${M}·${K}`);
+  checkBiasOut(where, M, N, bias, out);
+  if (w.host) {
+    gemmW4A16Ref(M, x, unpackI4(w), bias, out);
+    return;
+  }
+  const T = Math.ceil(M / 4);
+  const threads = splitThreads(opts.threads);
+  const scratchBytes = (w.nG * w.G + 4) * 32;
+  const { off, total } = carve({ X: M * K * 4, bias: bias ? P * I4_NR * 4 : 0, C: M * N * 4, scratch: scratchBytes * threads });
+  const h = heap();
+  const base = h.alloc(total);
+  try {
+    const k = compileKernel(GEMM_W4A16_SPEC, emitGemmW4A16);
+    new Float32Array(h.buffer, base + off.X, M * K).set(x);
+    if (bias) {
+      const b = new Float32Array(h.buffer, base + off.bias, P * I4_NR);
+      b.fill(0);
+      b.set(bias);
+    }
+    const args = [base + off.X, K, 0, T, w.ptr, 0, P, base + off.C, N * 4, M, N, bias ? base + off.bias : 0, w.nG, w.G, w.CH, base + off.scratch];
+    runSplit({ kernel: k, fn: 'gemm', args, tiles: [2, 3, T], panels: [5, 6, P], scratch: { arg: 15, base: base + off.scratch, bytes: scratchBytes } }, threads);
+    out.set(new Float32Array(h.buffer, base + off.C, M * N));
+  } finally {
+    h.release(base);
+  }
+}
+
+/**
+ * W4A8: y = dequant(A) · wᵀ (+ bias): exact integer dots per group, groups accumulated in
+ * float32 ascending, then ·sA[m] (./ref.ts).
+ * @param a (M, K) quantized activations (int8 or uint8, per tensor or per row)
+ * @param w packed (N, K) 4-bit weights
+ * @param bias (N) or null
+ * @param out (M, N) float32, overwritten
+ */
+export function gemmW4A8(a: QuantizedActivations, w: PackedI4, bias: Float32Array | null, out: Float32Array, opts: GemmOptions = {}): void {
+  const where = 'gemmW4A8';
+  checkPacked(where, w);
+  checkActivations(where, a);
+  if (a.K !== w.K) throw new ShapeError(where, `A is (${a.M}, ${a.K}) but W is (${w.N}, ${w.K}): K differs`);
+  checkBiasOut(where, a.M, w.N, bias, out);
+  if (w.host) {
+    gemmW4A8Ref(a, unpackI4(w), bias, out);
+    return;
+  }
+  const { M, K } = a;
+  const { N, P, nG, Gp, CH } = w;
+  const KP = (nG * Gp) / 2;
+  const T = Math.ceil(M / 4);
+  const { off, total } = carve({ A: M * K, zA: M * 4, sA: M * 4, A16: a16Bytes(M, KP), bias: bias ? P * I4_NR * 4 : 0, C: M * N * 4 });
+  const h = heap();
+  const base = h.alloc(total);
+  try {
+    const k = compileKernel(GEMM_W4A8_SPEC, emitGemmW4A8);
+    const u8 = h.u8();
+    u8.set(new Uint8Array(a.data.buffer, a.data.byteOffset, M * K), base + off.A);
+    const { sA, zA } = expandRowParams(a);
+    new Float32Array(h.buffer, base + off.sA, M).set(sA);
+    new Int32Array(h.buffer, base + off.zA, M).set(zA);
+    if (bias) {
+      const b = new Float32Array(h.buffer, base + off.bias, P * I4_NR);
+      b.fill(0);
+      b.set(bias);
+    }
+    u8.fill(0, base + off.A16, base + off.A16 + a16Bytes(M, KP));
+    const widen = k.exports.widen as (...x: number[]) => void;
+    widen(base + off.A, M, K, base + off.zA, a.data instanceof Int8Array ? 1 : 0, w.G, Gp, base + off.A16, KP, 0);
+    const args = [base + off.A16, KP, 0, T, w.ptr, 0, P, base + off.C, N * 4, M, N, base + off.sA, bias ? base + off.bias : 0, nG, CH];
+    runSplit({ kernel: k, fn: 'gemm', args, tiles: [2, 3, T], panels: [5, 6, P] }, opts.threads);
+    out.set(new Float32Array(h.buffer, base + off.C, M * N));
+  } finally {
+    h.release(base);
+  }
+}
