@@ -25,7 +25,7 @@ function table<T extends Record<string, number>, F>(t: T, make: (name: string, c
   return out;
 }
 
-function un(prefix: string, t: Record<string, number>, inT: ValType, outT: ValType, isSimd: boolean, feature?: Feature) {
+function un<T extends Record<string, number>>(prefix: string, t: T, inT: ValType, outT: ValType, isSimd: boolean, feature?: Feature) {
   return table(t, (name, code) => ((a: Operand) =>
     node(`${prefix}.${name}`, [inT], outT, [a], isSimd ? simd(code) : [code], `${prefix}.${name}`, feature ?? (isSimd ? 'simd128' : undefined))) as Un);
 }
