@@ -1,0 +1,3 @@
+export * from './minmax.js';
+export * from './omse.js';
+export * from './percentile.js';

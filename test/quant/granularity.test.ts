@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { PER_CHANNEL, PER_TENSOR, PER_TOKEN, flatGroups, groupIndex, groupLayout, rowGroups } from '../../src/quant/granularity.js';
+import { ShapeError, ValueError } from '../../src/tensor/errors.js';
+
+describe('granularity -> group layout', () => {
+  it('per-tensor, per-channel (axis 0 and 1), per-token', () => {
+    expect(groupLayout([4, 6], PER_TENSOR)).toMatchObject({ numGroups: 1, rows: 4, cols: 6 });
+    const ch = groupLayout([4, 6], PER_CHANNEL);
+    expect([ch.numGroups, ch.stride, Array.from(ch.start), Array.from(ch.count)]).toEqual([4, 1, [0, 6, 12, 18], [6, 6, 6, 6]]);
+    const col = groupLayout([4, 6], { kind: 'per-channel', axis: 1 });
+    expect([col.numGroups, col.stride, col.start[5], col.count[5]]).toEqual([6, 6, 5, 4]);
+    const tok = groupLayout([2, 3, 5], PER_TOKEN); // (B, T, C) -> 6 tokens of 5
+    expect([tok.rows, tok.cols, tok.numGroups]).toEqual([6, 5, 6]);
+  });
+  it("QuantWM's flat groups straddle rows when in % G != 0: (32, 404), G = 128", () => {
+    const lay = groupLayout([32, 404], flatGroups(128));
+    expect(lay.numGroups).toBe(101); // 32 * 404 / 128
+    const gi = groupIndex(lay);
+    // group 3 = flat [384, 512) = row 0 cols 384..403 and row 1 cols 0..107
+    expect(gi[0 * 404 + 383]).toBe(2);
+    expect(gi[0 * 404 + 384]).toBe(3);
+    expect(gi[0 * 404 + 403]).toBe(3);
+    expect(gi[1 * 404 + 107]).toBe(3);
+    expect(gi[1 * 404 + 108]).toBe(4);
+  });
+  it('row-aligned groups restart at every row; the last group of a row is short', () => {
+    const lay = groupLayout([3, 404], rowGroups(128));
+    expect(lay.numGroups).toBe(12); // 3 rows * ceil(404 / 128)
+    expect(Array.from(lay.count.slice(0, 4))).toEqual([128, 128, 128, 20]);
+    expect(lay.start[4]).toBe(404);
+    const gi = groupIndex(lay);
+    expect(gi[404]).toBe(4);
+    expect(gi.every((g) => g >= 0)).toBe(true);
+  });
+  it('every element belongs to exactly one group for every kind', () => {
+    for (const g of [PER_TENSOR, PER_CHANNEL, PER_TOKEN, { kind: 'per-channel', axis: 1 } as const, flatGroups(64), rowGroups(50)]) {
+      const lay = groupLayout([8, 96], g);
+      const seen = new Int32Array(8 * 96);
+      for (let k = 0; k < lay.numGroups; k++) for (let j = 0; j < lay.count[k]; j++) seen[lay.start[k] + j * lay.stride]++;
+      expect(seen.every((c) => c === 1), JSON.stringify(g)).toBe(true);
+    }
+  });
+  it('flat groups that do not tile the tensor are a ShapeError (torch reshape(-1, G) fails too)', () => {
+    expect(() => groupLayout([6, 404], flatGroups(128))).toThrow(ShapeError);
+    expect(() => groupLayout([6, 404], flatGroups(0))).toThrow(ValueError);
+    expect(() => groupLayout([], PER_TENSOR)).toThrow(ShapeError);
+    expect(() => groupLayout([0, 4], PER_TENSOR)).toThrow(ShapeError);
+  });
+});
