@@ -5,3 +5,4 @@ export * from './rng.js';
 export * as dmath from './math.js';
 export * from './backend.js';
 export * from './ops/index.js';
+export * as ag from './autograd/index.js';

@@ -28,3 +28,18 @@ export function geluGradScalar(v: number): number {
 export function gelu(x: Tensor<'f32'>): Tensor<'f32'> {
   return map('gelu', x, geluScalar);
 }
+
+/** max(x, 0) (relu(-0) = 0, NaN stays NaN). */
+export function relu(x: Tensor<'f32'>): Tensor<'f32'> {
+  return map('relu', x, (v) => (v > 0 ? v : v === v ? 0 : v));
+}
+
+/** Logistic sigmoid 1 / (1 + e^-x) in float64 with the deterministic exp; exact 0/1 limits at ±Inf. */
+export function sigmoidScalar(v: number): number {
+  return v >= 0 ? 1 / (1 + exp(-v)) : exp(v) / (1 + exp(v));
+}
+
+/** Logistic sigmoid, elementwise. */
+export function sigmoid(x: Tensor<'f32'>): Tensor<'f32'> {
+  return map('sigmoid', x, sigmoidScalar);
+}

@@ -4,9 +4,9 @@
  * written to Float32Array / Int32Array); sums, means and variances accumulate in float64 in
  * ascending index order and are rounded to float32 once. Never optimized: speed lives in ../wasm.
  */
-import { ValueError, fmtShape } from '../errors.js';
+import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import { Tensor, type Shape } from '../tensor.js';
-import { axisSplit, checkF32, normAxis } from './util.js';
+import { axisSplit, broadcastOffsets, broadcastShapes, broadcastStrides, checkF32, normAxis, prod } from './util.js';
 
 /** f(data, base, n, stride) reduces the n elements data[base + i*stride]. */
 type RowFn = (X: Float32Array, base: number, n: number, stride: number) => number;
@@ -121,4 +121,24 @@ export function argmax(x: Tensor<'f32'>, axis?: number, keepdim = false): Tensor
 /** Index (i32) of the minimum along `axis`; first index on ties. */
 export function argmin(x: Tensor<'f32'>, axis?: number, keepdim = false): Tensor<'i32'> {
   return reduce('argmin', x, axis, keepdim, 1, (X, b, n, s) => argRow(X, b, n, s, -1), true) as Tensor<'i32'>;
+}
+
+/**
+ * Sum a broadcast result back to `shape` (the adjoint of numpy broadcasting): dims that x has
+ * beyond `shape`'s rank and dims where `shape` is 1 are summed, in float64, rounded once.
+ * @param x (...) whose shape is broadcast(shape, something)
+ */
+export function sumToShape(x: Tensor<'f32'>, shape: Shape): Tensor<'f32'> {
+  const op = 'sumToShape';
+  checkF32(op, x);
+  if (shape.length === x.ndim && shape.every((d, i) => d === x.shape[i])) return x;
+  const b = broadcastShapes(op, shape, x.shape);
+  if (b.length !== x.ndim || b.some((d, i) => d !== x.shape[i])) {
+    throw new ShapeError(op, `${fmtShape(x.shape)} is not a broadcast of ${fmtShape(shape)}`);
+  }
+  const offs = broadcastOffsets(x.shape, broadcastStrides(shape, x.shape));
+  const acc = new Float64Array(prod(shape));
+  const X = x.data as Float32Array;
+  for (let i = 0; i < X.length; i++) acc[offs[i]] += X[i];
+  return new Tensor('f32', shape, Float32Array.from(acc));
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DTypeError } from '../../../src/tensor/errors.js';
-import { gelu, geluGradScalar, geluScalar } from '../../../src/tensor/ops/index.js';
+import { gelu, geluGradScalar, geluScalar, relu, sigmoid } from '../../../src/tensor/ops/index.js';
 import { Tensor, tensor } from '../../../src/tensor/tensor.js';
 import { f32Of, f64Of, loadGolden, ulp32, worst } from './golden.js';
 
@@ -46,5 +46,20 @@ describe('gelu (exact erf form)', () => {
   });
   it('rejects non-f32', () => {
     expect(() => gelu(new Tensor('i32', [2]) as unknown as Tensor<'f32'>)).toThrow(DTypeError);
+  });
+});
+
+describe('relu and sigmoid', () => {
+  it('relu is max(x, 0) with relu(-0) = 0; sigmoid is within 1 float32 ulp of 1/(1+e^-x) and saturates exactly', () => {
+    expect(relu(tensor([-1, -0, 0, 2.5])).toArray()).toEqual([0, 0, 0, 2.5]);
+    expect(Object.is(relu(tensor([-0])).f32[0], 0)).toBe(true);
+    fc.assert(
+      fc.property(fc.float({ min: -30, max: 30, noNaN: true }), (v) => {
+        const y = sigmoid(tensor([v])).f32[0];
+        const want = 1 / (1 + Math.exp(-Math.fround(v)));
+        expect(Math.abs(y - want)).toBeLessThanOrEqual(ulp32(want));
+      }),
+    );
+    expect(sigmoid(tensor([Infinity, -Infinity, 0])).toArray()).toEqual([1, 0, 0.5]);
   });
 });

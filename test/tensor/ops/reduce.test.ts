@@ -95,3 +95,28 @@ describe('reductions', () => {
     expect(() => ops.sum(new Tensor('i32', [2]) as unknown as Tensor<'f32'>)).toThrow(DTypeError);
   });
 });
+
+describe('sumToShape (adjoint of broadcasting)', () => {
+  it('property: sumToShape(broadcastTo(t, s), t.shape) = t * (numel(s) / numel(t)) for integer-valued t (exact)', () => {
+    fc.assert(
+      fc.property(
+        shapeArb(1, 3, 3).chain((s) => fc.tuple(fc.constant(s), fc.array(fc.boolean(), { minLength: s.length, maxLength: s.length }), fc.integer({ min: 0, max: s.length }))),
+        ([s, ones, drop]) => {
+          const small = s.map((d, i) => (ones[i] ? 1 : d)).slice(drop);
+          const n = small.reduce((a, b) => a * b, 1);
+          const t = new Tensor('f32', small, Float32Array.from({ length: n }, (_, i) => i - 2));
+          const r = ops.sumToShape(ops.broadcastTo(t, s), small);
+          const k = s.reduce((a, b) => a * b, 1) / n;
+          expect(r.shape).toEqual(small);
+          expect(r.toArray()).toEqual(t.toArray().map((v) => v * k));
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+  it('returns the input itself when shapes match; rejects non-broadcast targets', () => {
+    const x = tensor([1, 2, 3, 4], [2, 2]);
+    expect(ops.sumToShape(x, [2, 2])).toBe(x);
+    expect(() => ops.sumToShape(x, [3])).toThrow(/sumToShape/);
+  });
+});
