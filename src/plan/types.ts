@@ -52,7 +52,7 @@ export interface PlanningModel {
 export interface PlanEnv {
   readonly name: string;
   /** raw env action size (2 for Wall, PointMaze, PushT) */
-  readonly envActionDim: number;
+  readonly actionDim: number;
   reset(state: Float64Array): void;
   step(action: Float64Array): void;
   state(): Float64Array;

@@ -4,7 +4,7 @@ import { replayPlan } from '../../src/plan/mpc.js';
 /** A 2-D point env: p += a, success within 0.5. Small enough to reason about by hand. */
 export class PointEnv implements PlanEnv {
   readonly name = 'point';
-  readonly envActionDim = 2;
+  readonly actionDim = 2;
   p = new Float64Array(2);
   steps = 0;
   reset(state: Float64Array): void {
