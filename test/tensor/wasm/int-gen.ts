@@ -87,3 +87,28 @@ export function toMatMulNBits(w: Int4Weights): { B: Uint8Array; zp: Uint8Array |
   }
   return { B, zp, nGroups: ng, blob };
 }
+
+/** STYLE §4: a dimension drawn by its relation to a tile size: {1, t−1, t, t+1, 2t+1, 5t}. */
+export function aroundTile(tile: number): number[] {
+  return [...new Set([1, tile - 1, tile, tile + 1, 2 * tile + 1, 5 * tile].filter((d) => d >= 1))];
+}
+
+/** The awkward model-adjacent sizes of issue 3, used one dimension at a time. */
+export const AWKWARD = [1, 3, 17, 403, 404, 1537] as const;
+
+/**
+ * Bit-exact comparison with XNNPACK-style failure context (kernel, M×N×K, first bad index).
+ * Compares float32 bit patterns, so -0 vs +0 counts as a difference.
+ */
+export function expectBitExact(name: string, dims: string, ref: Float32Array, got: Float32Array): void {
+  const rb = new Uint32Array(ref.buffer, ref.byteOffset, ref.length);
+  const gb = new Uint32Array(got.buffer, got.byteOffset, got.length);
+  if (ref.length !== got.length) throw new Error(`${name} ${dims}: length ${got.length} != ref ${ref.length}`);
+  for (let i = 0; i < rb.length; i++) {
+    if (rb[i] !== gb[i]) {
+      let bad = 0;
+      for (let j = i; j < rb.length; j++) if (rb[j] !== gb[j]) bad++;
+      throw new Error(`${name} ${dims}: index ${i}: reference ${ref[i]} optimized ${got[i]} (${bad} of ${rb.length} differ)`);
+    }
+  }
+}

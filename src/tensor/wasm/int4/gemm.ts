@@ -41,7 +41,9 @@ export function packI4(w: Int4Weights): PackedI4 {
     kind: 'i4',
     ...dims,
     signed: w.signed,
-    ptr,
+    get ptr() {
+      return live ? ptr : 0;
+    },
     host: null,
     release() {
       if (!live) return;

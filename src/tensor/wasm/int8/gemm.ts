@@ -28,6 +28,8 @@ export interface PackedI8 extends I8PanelDims {
   release(): void;
 }
 
+const RELEASED = Object.freeze({ panels: 0, scales: 0, zeros: 0 });
+
 /** Byte offsets of a per-call scratch area carved from one heap allocation (16-aligned). */
 export function carve(sizes: Record<string, number>): { total: number; off: Record<string, number> } {
   let total = 0;
@@ -57,7 +59,9 @@ export function packI8(w: Int8Weights): PackedI8 {
     kind: 'i8',
     ...dims,
     symmetric: w.zeros === null,
-    ptr,
+    get ptr() {
+      return live ? ptr : RELEASED;
+    },
     host: null,
     release() {
       if (!live) return;
