@@ -10,7 +10,7 @@
 import * as dm from '../math.js';
 import { ValueError } from '../errors.js';
 import { sameShape, Tensor, type Shape } from '../tensor.js';
-import { broadcastOffsets, broadcastShapes, broadcastStrides, checkDType, checkF32, checkNumber } from './util.js';
+import { broadcastOffsets, broadcastShapes, broadcastStrides, checkDType, checkF32, checkNumber, prod, suffixPeriod } from './util.js';
 
 type Binary = (a: number, b: number) => number;
 
@@ -24,6 +24,24 @@ function binary(op: string, a: Tensor<'f32'>, b: Tensor<'f32'>, f: Binary): Tens
     return new Tensor('f32', a.shape, out);
   }
   const shape = broadcastShapes(op, a.shape, b.shape);
+  const n = prod(shape);
+  // common layer cases without index tables: bias / positional embedding broadcast over leading dims
+  if (sameShape(shape, a.shape) && n > 0) {
+    const pb = suffixPeriod(b.shape, shape);
+    if (pb > 0) {
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = f(A[i], B[i % pb]);
+      return new Tensor('f32', shape, out);
+    }
+  }
+  if (sameShape(shape, b.shape) && n > 0) {
+    const pa = suffixPeriod(a.shape, shape);
+    if (pa > 0) {
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = f(A[i % pa], B[i]);
+      return new Tensor('f32', shape, out);
+    }
+  }
   const oa = broadcastOffsets(shape, broadcastStrides(a.shape, shape));
   const ob = broadcastOffsets(shape, broadcastStrides(b.shape, shape));
   const out = new Float32Array(oa.length);

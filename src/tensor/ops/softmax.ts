@@ -12,7 +12,7 @@
 import { exp } from '../math.js';
 import { ShapeError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
-import { axisSplit, broadcastOffsets, broadcastShapes, broadcastStrides, checkDType, checkF32, normAxis } from './util.js';
+import { axisSplit, broadcastOffsets, broadcastShapes, broadcastStrides, checkDType, checkF32, normAxis, suffixPeriod } from './util.js';
 
 /**
  * Flat offsets into `mask` for every element of `shape` (mask broadcast to shape), or a
@@ -34,14 +34,18 @@ export function maskOffsets(op: string, mask: Tensor, shape: readonly number[]):
 export function maskedLogits(op: string, x: Tensor<'f32'>, mask?: Tensor | null): Float32Array {
   const X = x.data as Float32Array;
   if (!mask) return X;
-  const offs = maskOffsets(op, mask, x.shape);
+  // an attention mask (T, T) over scores (B, H, T, T) is a suffix broadcast: no index table
+  const period = mask.ndim <= x.ndim ? suffixPeriod(mask.shape, x.shape) : 0;
+  const offs = period > 0 ? null : maskOffsets(op, mask, x.shape);
+  if (period > 0) checkDType(op, 'mask', mask, ['f32', 'u8']);
+  const at = (i: number): number => (offs ? offs[i] : i % period);
   const out = new Float32Array(x.size);
   if (mask.dtype === 'u8') {
     const M = mask.data as Uint8Array;
-    for (let i = 0; i < out.length; i++) out[i] = M[offs[i]] !== 0 ? X[i] : -Infinity;
+    for (let i = 0; i < out.length; i++) out[i] = M[at(i)] !== 0 ? X[i] : -Infinity;
   } else {
     const M = mask.data as Float32Array;
-    for (let i = 0; i < out.length; i++) out[i] = X[i] + M[offs[i]];
+    for (let i = 0; i < out.length; i++) out[i] = X[i] + M[at(i)];
   }
   return out;
 }

@@ -135,3 +135,18 @@ export function checkSameShape(op: string, a: Tensor, b: Tensor, names = ['a', '
     throw new ShapeError(op, `${names[0]} ${fmtShape(a.shape)} and ${names[1]} ${fmtShape(b.shape)} must have the same shape`);
   }
 }
+
+/**
+ * If `small` (leading 1s ignored) equals the trailing dims of `big`, the broadcast of small to
+ * big repeats it with period numel(small): element i reads small[i % period]. Returns that
+ * period, or 0 when the broadcast is not of this suffix form (then use broadcastOffsets).
+ */
+export function suffixPeriod(small: Shape, big: Shape): number {
+  let lead = 0;
+  while (lead < small.length && small[lead] === 1) lead++;
+  const tail = small.length - lead;
+  if (tail > big.length) return 0;
+  for (let d = 0; d < tail; d++) if (small[lead + d] !== big[big.length - tail + d]) return 0;
+  if (small.length > big.length) return 0;
+  return prod(small);
+}
