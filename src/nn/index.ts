@@ -7,3 +7,4 @@ export * from './weights.js';
 export * from './encoder.js';
 export * from './predictor.js';
 export * from './world-model.js';
+export * from './var-fns.js';
