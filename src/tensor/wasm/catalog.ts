@@ -7,9 +7,9 @@
 import type { KernelEntry } from './spec.js';
 
 // Families register here, one import line each:
-// import { F32_KERNELS } from './f32/entries.js';
+import { F32_KERNELS } from './f32/entries.js';
 
-export const KERNELS: readonly KernelEntry<any>[] = [];
+export const KERNELS: readonly KernelEntry<any>[] = [...F32_KERNELS];
 
 export { kernelName } from './spec.js';
 export type { KernelEntry, KernelSpec, EmitContext } from './spec.js';

@@ -1,0 +1,76 @@
+/**
+ * The worker program, as plain JavaScript source (a classic script, no imports), so one
+ * string runs under worker_threads (eval), Web Workers (Blob URL), Deno and Bun alike and
+ * needs no bundler or TypeScript loader. It defines `main(init)`; the platform factory
+ * appends the call.
+ *
+ * Protocol (control block of CTRL_WORDS i32 at `init.ctrl` in the shared heap; indices in
+ * control.ts): wait on SEQ; read the job (kernel id, module bytes, export index, task
+ * count, args); claim task indices by CAS on CLAIM, whose high bits carry the job tag so a
+ * late worker can never claim a task of a newer job; run `export(...args[t])`; count DONE
+ * and notify the main thread after the last task. Kernels are compiled from the bytes in
+ * shared memory on first use (synchronously: they are small), so no message is ever needed
+ * after start-up.
+ */
+import { CTRL } from './control.js';
+
+const C = JSON.stringify(CTRL);
+
+export const WORKER_SOURCE = `
+function main(init) {
+  const K = ${C};
+  const memory = init.memory;
+  const base = init.ctrl >> 2;
+  const cache = new Map();
+  let i32 = new Int32Array(memory.buffer);
+  let seen = Atomics.load(i32, base + K.SEQ);
+  for (;;) {
+    while (Atomics.load(i32, base + K.SEQ) === seen) Atomics.wait(i32, base + K.SEQ, seen);
+    seen = Atomics.load(i32, base + K.SEQ);
+    i32 = new Int32Array(memory.buffer);
+    if (Atomics.load(i32, base + K.STOP) !== 0) return;
+    const tag = (seen & 0x7fff) << 16;
+    if ((Atomics.load(i32, base + K.CLAIM) & 0x7fff0000) !== tag) continue;
+    const kid = i32[base + K.KERNEL];
+    const nTasks = i32[base + K.NTASKS];
+    const nArgs = i32[base + K.NARGS];
+    const argsAt = i32[base + K.ARGS] >> 2;
+    let fns = cache.get(kid);
+    if (fns === undefined) {
+      try {
+        const bytes = new Uint8Array(memory.buffer, i32[base + K.BYTES], i32[base + K.BYTES_LEN]).slice();
+        const mod = new WebAssembly.Module(bytes);
+        const inst = new WebAssembly.Instance(mod, { env: { memory } });
+        fns = WebAssembly.Module.exports(mod).map((e) => inst.exports[e.name]);
+      } catch (e) {
+        fns = null;
+        fail(i32, base, K, 'worker compile: ' + e);
+      }
+      cache.set(kid, fns);
+    }
+    if (fns === null) continue;
+    const fn = fns[i32[base + K.EXPORT]];
+    for (;;) {
+      const c = Atomics.load(i32, base + K.CLAIM);
+      if ((c & 0x7fff0000) !== tag) break;
+      const t = c & 0xffff;
+      if (t >= nTasks) break;
+      if (Atomics.compareExchange(i32, base + K.CLAIM, c, c + 1) !== c) continue;
+      try {
+        const a = argsAt + t * nArgs;
+        fn(...i32.subarray(a, a + nArgs));
+      } catch (e) {
+        fail(i32, base, K, 'worker task ' + t + ': ' + e);
+      }
+      if (Atomics.add(i32, base + K.DONE, 1) + 1 === nTasks) Atomics.notify(i32, base + K.DONE);
+    }
+  }
+}
+function fail(i32, base, K, msg) {
+  if (Atomics.compareExchange(i32, base + K.ERROR, 0, 1) !== 0) return;
+  const b = new TextEncoder().encode(msg.slice(0, 500));
+  const at = i32[base + K.ERRMSG];
+  new Uint8Array(i32.buffer).set(b, at);
+  Atomics.store(i32, base + K.ERRMSG_LEN, b.length);
+}
+`;

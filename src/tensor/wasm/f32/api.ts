@@ -1,0 +1,190 @@
+/**
+ * The f32 GEMM API over the emitted kernel:
+ *
+ * - `packB(W, N, K, transB)`: pack weights once into heap panels -> PackedF32 handle.
+ * - `gemmPacked(A, packed, bias, out)`: out(M,N) = A(M,K)·W^T/W (+ bias), the Linear path.
+ * - `gemmF32Wasm(M, N, K, A, B, transB, C)`: the backend.ts GemmF32 seam (packs B per call).
+ *
+ * Work is split into output rectangles (row blocks of M, or column panels of N when M is
+ * small) and run by ../../threads; every output element is computed by exactly one task in
+ * the kernel's fixed order, so results are bitwise identical for any thread count and equal
+ * to the twin (ref.ts).
+ */
+import { ShapeError, ValueError, fmtShape } from '../../errors.js';
+import type { GemmF32 } from '../../backend.js';
+import { compileKernel } from '../compile.js';
+import type { Kernel } from '../compile.js';
+import { heap } from '../heap.js';
+import type { KernelSpec } from '../spec.js';
+import { runTasks, threadCount } from '../../threads/pool.js';
+import { GEMM_F32_EXPORT, emitGemmF32, gemmTile } from './gemm.js';
+import { packBInto, packedFloats } from './pack.js';
+
+/** The default f32 GEMM kernel: 4x8 register tile, k-blocks of 384, 64-row blocks, k unrolled 4x. */
+export const GEMM_F32_SPEC: KernelSpec = {
+  op: 'gemm',
+  types: 'f32',
+  tile: { mr: 4, nr: 8, kc: 384, mc: 64, ku: 4 },
+  isa: 'simd128',
+  overreadBytes: 0,
+};
+
+let spec: KernelSpec = GEMM_F32_SPEC;
+
+/** Select the f32 GEMM kernel variant (benches, tests). Returns the previous spec. */
+export function setGemmF32Spec(s: KernelSpec): KernelSpec {
+  gemmTile(s);
+  const prev = spec;
+  spec = s;
+  return prev;
+}
+
+function kernel(): Kernel {
+  return compileKernel(spec, emitGemmF32);
+}
+
+/** Weights packed into heap panels; free() releases the heap memory (also done on GC). */
+export interface PackedF32 {
+  readonly N: number;
+  readonly K: number;
+  /** Panel width of the kernel this was packed for. */
+  readonly nr: number;
+  /** Heap byte offset of the panels. */
+  readonly ptr: number;
+  readonly freed: boolean;
+  free(): void;
+}
+
+const registry = typeof FinalizationRegistry !== 'undefined' ? new FinalizationRegistry<number>((ptr) => heap().release(ptr)) : null;
+
+class PackedF32Impl implements PackedF32 {
+  freed = false;
+  constructor(
+    readonly N: number,
+    readonly K: number,
+    readonly nr: number,
+    readonly ptr: number,
+  ) {
+    registry?.register(this, ptr, this);
+  }
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    registry?.unregister(this);
+    heap().release(this.ptr);
+  }
+}
+
+function checkDims(op: string, dims: Record<string, number>): void {
+  for (const [k, v] of Object.entries(dims)) {
+    if (!Number.isInteger(v) || v < 0) throw new ValueError(op, `${k} must be an integer >= 0, got ${v}`);
+  }
+}
+
+/**
+ * Pack weights once for gemmPacked.
+ * @param W (N, K) when transB (nn.Linear weight: out x in), else (K, N)
+ */
+export function packB(W: Float32Array, N: number, K: number, transB: boolean): PackedF32 {
+  checkDims('packB', { N, K });
+  if (W.length !== N * K) throw new ShapeError('packB', `W has ${W.length} elements, expected ${transB ? fmtShape([N, K]) : fmtShape([K, N])}`);
+  const nr = gemmTile(spec).nr;
+  const h = heap();
+  const ptr = h.alloc(packedFloats(N, K, nr) * 4);
+  packBInto(h.f32(), ptr >> 2, W, N, K, transB, nr);
+  return new PackedF32Impl(N, K, nr, ptr);
+}
+
+/**
+ * out = A · op(W) (+ bias) with W packed by packB.
+ * @param A (M, K) row-major, M = A.length / K
+ * @param bias (N) or null/undefined
+ * @param out (M, N), overwritten
+ */
+export function gemmPacked(A: Float32Array, packed: PackedF32, bias: Float32Array | null | undefined, out: Float32Array): void {
+  const { N, K } = packed;
+  if (packed.freed) throw new ValueError('gemmPacked', 'packed weights were freed');
+  if (packed.nr !== gemmTile(spec).nr) throw new ValueError('gemmPacked', `weights packed for nr=${packed.nr}, kernel has nr=${gemmTile(spec).nr}`);
+  if (K === 0 ? A.length !== 0 : A.length % K !== 0) throw new ShapeError('gemmPacked', `A has ${A.length} elements, not a multiple of K=${K} (W is ${fmtShape([N, K])})`);
+  const M = K === 0 ? out.length / Math.max(N, 1) : A.length / K;
+  if (out.length !== M * N) throw new ShapeError('gemmPacked', `out has ${out.length} elements, expected ${fmtShape([M, N])} for A ${fmtShape([M, K])}`);
+  if (bias && bias.length !== N) throw new ShapeError('gemmPacked', `bias has ${bias.length} elements, expected [${N}]`);
+  run(M, N, K, A, packed.ptr, bias ?? null, out);
+}
+
+/** backend.ts GemmF32 seam: C(M,N) = A(M,K) · op(B); B packed per call. */
+export const gemmF32Wasm: GemmF32 = (M, N, K, A, B, transB, C) => {
+  checkDims('gemmF32', { M, N, K });
+  if (A.length < M * K || B.length < N * K || C.length < M * N) {
+    throw new ShapeError('gemmF32', `A ${A.length}, B ${B.length}, C ${C.length} elements too small for M=${M} N=${N} K=${K}`);
+  }
+  const nr = gemmTile(spec).nr;
+  const h = heap();
+  const pb = h.alloc(packedFloats(N, K, nr) * 4);
+  try {
+    packBInto(h.f32(), pb >> 2, B.length === N * K ? B : B.subarray(0, N * K), N, K, transB, nr);
+    run(M, N, K, A.length === M * K ? A : A.subarray(0, M * K), pb, null, C.length === M * N ? C : C.subarray(0, M * N));
+  } finally {
+    h.release(pb);
+  }
+};
+
+/** Copy A, bias in; run the tasks; copy C out. */
+function run(M: number, N: number, K: number, A: Float32Array, pb: number, bias: Float32Array | null, C: Float32Array): void {
+  if (M === 0 || N === 0) return;
+  if (K === 0) {
+    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) C[i * N + j] = bias ? bias[j] : 0;
+    return;
+  }
+  const k = kernel();
+  const { mr, nr } = gemmTile(k.spec);
+  const h = heap();
+  const tasks = splitOutput(M, N, mr, nr, threadCount());
+  const tileBytes = mr * nr * 4;
+  const sharedA = A.buffer === h.buffer;
+  const sharedC = C.buffer === h.buffer;
+  const pa = sharedA ? A.byteOffset : h.alloc(M * K * 4);
+  const pc = sharedC ? C.byteOffset : h.alloc(M * N * 4);
+  const pbias = bias ? h.alloc(Math.ceil(N / nr) * nr * 4) : 0;
+  const ptmp = h.alloc(tasks.length * tileBytes);
+  try {
+    const f = h.f32();
+    if (!sharedA) f.set(A, pa >> 2);
+    if (bias) {
+      f.set(bias, pbias >> 2);
+      f.fill(0, (pbias >> 2) + N, (pbias >> 2) + Math.ceil(N / nr) * nr);
+    }
+    runTasks(
+      k,
+      GEMM_F32_EXPORT,
+      tasks.map(([m0, m1, n0, n1], t) => [pa, K, pb, K, pc, N, pbias, m0, m1, n0, n1, ptmp + t * tileBytes]),
+    );
+    if (!sharedC) C.set(h.f32().subarray(pc >> 2, (pc >> 2) + M * N));
+  } finally {
+    h.release(ptmp);
+    if (pbias) h.release(pbias);
+    if (!sharedC) h.release(pc);
+    if (!sharedA) h.release(pa);
+  }
+}
+
+/**
+ * Output rectangles [m0, m1, n0, n1] for `threads` threads: one task when threads = 1;
+ * else about 4 tasks per thread (dynamic claiming balances a busy core), split by rows in
+ * multiples of mr, or by column panels of nr when M has too few row tiles.
+ */
+export function splitOutput(M: number, N: number, mr: number, nr: number, threads: number): number[][] {
+  if (threads <= 1) return [[0, M, 0, N]];
+  const want = threads * 4;
+  const rowTiles = Math.ceil(M / mr);
+  const colTiles = Math.ceil(N / nr);
+  const out: number[][] = [];
+  if (rowTiles >= want || rowTiles >= colTiles) {
+    const per = Math.ceil(rowTiles / Math.min(want, rowTiles));
+    for (let t = 0; t < rowTiles; t += per) out.push([t * mr, Math.min(M, (t + per) * mr), 0, N]);
+  } else {
+    const per = Math.ceil(colTiles / Math.min(want, colTiles));
+    for (let t = 0; t < colTiles; t += per) out.push([0, M, t * nr, Math.min(N, (t + per) * nr)]);
+  }
+  return out;
+}

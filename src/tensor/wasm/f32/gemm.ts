@@ -1,0 +1,224 @@
+/**
+ * f32 GEMM kernel emitter: C[m0:m1, n0:n1] (+)= A · Bpacked (+ bias), plain SIMD128.
+ *
+ * Layout (PackedF32, see pack.ts): B is cut into panels of NR columns; panel p holds, for
+ * k = 0..K-1, the NR floats B(k, p·NR .. p·NR+NR-1) contiguously (zero beyond N).
+ *
+ * Schedule (GotoBLAS order): for each k-block of KC, for each block of MC rows, for each
+ * NR-column panel (KC·NR·4 bytes stay in L1), for each MR-row tile: the micro-kernel keeps
+ * an MR x NR tile of f32x4 accumulators (vacc<r>x<cols>) in registers, broadcasts one A
+ * value per row (v128.load32_splat) and multiplies it with NR/4 B vectors, k unrolled KU
+ * times with static memarg offsets.
+ *
+ * Summation order (the contract the twin reproduces, making the kernel bit-exact with
+ * ./ref.ts and with backend.ts gemmF32Ref): every C element is one lane of one accumulator,
+ * acc = fround(acc + fround(a_k·b_k)) for k ascending, starting from +0 (f32x4.mul then
+ * f32x4.add, no FMA); between k-blocks the partial sum is stored to C and reloaded (exact);
+ * after the last block, if bias: fround(acc + bias[n]). Tiling, edge tiles and thread
+ * splits therefore never change a result bit.
+ *
+ * Edge tiles (fewer than MR rows or NR columns) run the same micro-kernel on a per-thread
+ * MR x NR scratch tile (`tmp`), copied in/out element by element. No reads past any buffer
+ * (overreadBytes 0) as long as bias holds roundUp(N, NR) floats (the API pads it).
+ */
+import { ModuleBuilder, f32x4, i32, v128, f32, call, select } from '../emit/index.js';
+import type { Local } from '../emit/index.js';
+import type { EmitContext, KernelSpec } from '../spec.js';
+import { kernelName } from '../spec.js';
+
+export interface GemmF32Tile {
+  mr: number;
+  nr: number;
+  kc: number;
+  mc: number;
+  ku: number;
+}
+
+export function gemmTile(spec: KernelSpec): GemmF32Tile {
+  const { mr, nr, kc, mc, ku } = spec.tile;
+  const t = { mr, nr, kc, mc, ku };
+  if (!(mr >= 1 && mr <= 8 && (ku & (ku - 1)) === 0 && (nr & (nr - 1)) === 0 && nr % 4 === 0 && nr >= 4 && nr <= 16 && kc >= ku && kc % ku === 0 && mc % mr === 0 && ku >= 1)) {
+    throw new RangeError(`${kernelName(spec)}: unsupported tile ${JSON.stringify(t)}`);
+  }
+  return t;
+}
+
+/** Exported entry: gemm(a, lda, b, k, c, ldc, bias, m0, m1, n0, n1, tmp); sizes in elements. */
+export const GEMM_F32_EXPORT = 'gemm';
+
+export function emitGemmF32(spec: KernelSpec, ctx: EmitContext): ModuleBuilder {
+  const { mr: MR, nr: NR, kc: KC, mc: MC, ku: KU } = gemmTile(spec);
+  const NV = NR / 4; // vectors per row
+  const m = new ModuleBuilder(kernelName(spec));
+  m.importMemory(ctx.memory);
+
+  // ---- micro-kernel: MR row pointers, packed panel pointer, kb, C tile (ldc in bytes), first, bias
+  const microParams: Record<string, 'i32'> = {};
+  for (let r = 0; r < MR; r++) microParams[`pa${r}`] = 'i32';
+  Object.assign(microParams, { pb: 'i32', kb: 'i32', pc: 'i32', ldcb: 'i32', first: 'i32', pbias: 'i32' });
+  const micro = m.func(`ukernel_${MR}x${NR}`, microParams, [], (f, p) => {
+    const pa: Local[] = [];
+    for (let r = 0; r < MR; r++) pa.push(p[`pa${r}`]);
+    const acc: Local[][] = [];
+    for (let r = 0; r < MR; r++) {
+      acc.push([]);
+      for (let v = 0; v < NV; v++) acc[r].push(f.local('v128', `vacc${r}x${lanes(v)}`));
+    }
+    const vb: Local[] = [];
+    for (let v = 0; v < NV; v++) vb.push(f.local('v128', `vb${lanes(v)}`));
+    const va = f.local('v128', 'va');
+    const pcr = f.local('i32', 'pcr');
+    const pend = f.local('i32', 'pend');
+
+    // init: zeros on the first k-block, else the partial sums from C
+    f.if(
+      p.first,
+      () => {
+        for (let r = 0; r < MR; r++) for (let v = 0; v < NV; v++) f.set(acc[r][v], v128.zero());
+      },
+      () => {
+        f.set(pcr, p.pc);
+        for (let r = 0; r < MR; r++) {
+          for (let v = 0; v < NV; v++) f.set(acc[r][v], v128.load(pcr, v * 16));
+          if (r + 1 < MR) f.set(pcr, i32.add(pcr, p.ldcb));
+        }
+      },
+    );
+
+    const step = (u: number) => {
+      for (let v = 0; v < NV; v++) f.set(vb[v], v128.load(p.pb, (u * NV + v) * 16));
+      for (let r = 0; r < MR; r++) {
+        f.set(va, v128.load32_splat(pa[r], u * 4));
+        for (let v = 0; v < NV; v++) f.set(acc[r][v], f32x4.add(acc[r][v], f32x4.mul(va, vb[v])));
+      }
+    };
+    const advance = (n: number) => {
+      for (let r = 0; r < MR; r++) f.set(pa[r], i32.add(pa[r], 4 * n));
+      f.set(p.pb, i32.add(p.pb, NR * 4 * n));
+    };
+    // main loop: KU steps per iteration while at least KU remain
+    f.set(pend, i32.add(p.pb, i32.mul(i32.and(p.kb, -KU), NR * 4)));
+    f.block((done) => {
+      f.brIf(done, i32.ge_u(p.pb, pend));
+      f.loop((top) => {
+        for (let u = 0; u < KU; u++) step(u);
+        advance(KU);
+        f.brIf(top, i32.lt_u(p.pb, pend));
+      });
+    });
+    if (KU > 1) {
+      f.set(pend, i32.add(p.pb, i32.mul(i32.rem_u(p.kb, KU), NR * 4)));
+      f.block((done) => {
+        f.brIf(done, i32.ge_u(p.pb, pend));
+        f.loop((top) => {
+          step(0);
+          advance(1);
+          f.brIf(top, i32.lt_u(p.pb, pend));
+        });
+      });
+    }
+    // epilogue: bias on the last k-block (pbias != 0), then store
+    f.if(p.pbias, () => {
+      for (let v = 0; v < NV; v++) f.set(vb[v], v128.load(p.pbias, v * 16));
+      for (let r = 0; r < MR; r++) for (let v = 0; v < NV; v++) f.set(acc[r][v], f32x4.add(acc[r][v], vb[v]));
+    });
+    f.set(pcr, p.pc);
+    for (let r = 0; r < MR; r++) {
+      for (let v = 0; v < NV; v++) f.exec(v128.store(pcr, acc[r][v], v * 16));
+      if (r + 1 < MR) f.set(pcr, i32.add(pcr, p.ldcb));
+    }
+  });
+
+  // ---- copy a rows x cols f32 tile between strided buffers (edge tiles)
+  const copy = m.func('copy_tile', { src: 'i32', lds: 'i32', dst: 'i32', ldd: 'i32', rows: 'i32', cols: 'i32' }, [], (f, p) => {
+    const r = f.local('i32', 'r');
+    const c = f.local('i32', 'c');
+    f.for(r, 0, p.rows, 1, () => {
+      f.for(c, 0, p.cols, 1, () => {
+        f.exec(f32.store(i32.add(p.dst, i32.shl(c, 2)), f32.load(i32.add(p.src, i32.shl(c, 2)))));
+      });
+      f.set(p.src, i32.add(p.src, p.lds));
+      f.set(p.dst, i32.add(p.dst, p.ldd));
+    });
+  });
+
+  // ---- driver
+  m.func(
+    'gemm',
+    { a: 'i32', lda: 'i32', b: 'i32', k: 'i32', c: 'i32', ldc: 'i32', bias: 'i32', m0: 'i32', m1: 'i32', n0: 'i32', n1: 'i32', tmp: 'i32' },
+    [],
+    (f, p) => {
+      const kc0 = f.local('i32', 'kc0');
+      const kb = f.local('i32', 'kb');
+      const first = f.local('i32', 'first');
+      const biasK = f.local('i32', 'bias_k'); // bias ptr on the last k-block else 0
+      const mc0 = f.local('i32', 'mc0');
+      const mcEnd = f.local('i32', 'mc_end');
+      const n = f.local('i32', 'n');
+      const nr = f.local('i32', 'nr');
+      const pbp = f.local('i32', 'pb_panel');
+      const pbias = f.local('i32', 'pbias');
+      const mm = f.local('i32', 'm');
+      const mr = f.local('i32', 'mr');
+      const pa0 = f.local('i32', 'pa0');
+      const pc = f.local('i32', 'pc');
+      const ldab = f.local('i32', 'lda_b');
+      const ldcb = f.local('i32', 'ldc_b');
+      const edge = f.local('i32', 'edge');
+      const paR: Local[] = [];
+      for (let r = 0; r < MR; r++) paR.push(f.local('i32', `pa_r${r}`));
+
+      f.set(ldab, i32.shl(p.lda, 2));
+      f.set(ldcb, i32.shl(p.ldc, 2));
+      f.for(kc0, 0, p.k, KC, () => {
+        f.set(kb, i32.sub(p.k, kc0));
+        f.if(i32.gt_s(kb, KC), () => f.set(kb, KC));
+        f.set(first, i32.eqz(kc0));
+        f.set(biasK, i32.const(0));
+        f.if(i32.eq(i32.add(kc0, kb), p.k), () => f.set(biasK, p.bias));
+        f.for(mc0, p.m0, p.m1, MC, () => {
+          f.set(mcEnd, i32.add(mc0, MC));
+          f.if(i32.gt_s(mcEnd, p.m1), () => f.set(mcEnd, p.m1));
+          f.for(n, p.n0, p.n1, NR, () => {
+            f.set(nr, i32.sub(p.n1, n));
+            f.if(i32.gt_s(nr, NR), () => f.set(nr, NR));
+            // panel n/NR, rows kc0..: b + ((n/NR)·K + kc0)·NR·4
+            f.set(pbp, i32.add(p.b, i32.shl(i32.add(i32.mul(i32.div_u(n, NR), p.k), kc0), Math.log2(NR * 4))));
+            if (!Number.isInteger(Math.log2(NR * 4))) throw new RangeError('nr must be a power of two');
+            f.set(pbias, select(i32.add(biasK, i32.shl(n, 2)), 0, biasK));
+            f.for(mm, mc0, mcEnd, MR, () => {
+              f.set(mr, i32.sub(mcEnd, mm));
+              f.if(i32.gt_s(mr, MR), () => f.set(mr, MR));
+              f.set(pa0, i32.add(p.a, i32.add(i32.mul(mm, ldab), i32.shl(kc0, 2))));
+              f.set(pc, i32.add(p.c, i32.add(i32.mul(mm, ldcb), i32.shl(n, 2))));
+              // rows past the edge re-read row 0 of the tile (valid memory; results dropped)
+              for (let r = 0; r < MR; r++) {
+                if (r === 0) f.set(paR[0], pa0);
+                else f.set(paR[r], select(i32.add(paR[r - 1], ldab), pa0, i32.lt_s(r, mr)));
+              }
+              f.set(edge, i32.or(i32.lt_s(mr, MR), i32.lt_s(nr, NR)));
+              f.if(
+                edge,
+                () => {
+                  f.if(i32.eqz(first), () => f.exec(call(copy, pc, ldcb, p.tmp, NR * 4, mr, nr)));
+                  f.exec(call(micro, ...paR, pbp, kb, p.tmp, NR * 4, first, pbias));
+                  f.exec(call(copy, p.tmp, NR * 4, pc, ldcb, mr, nr));
+                },
+                () => {
+                  f.exec(call(micro, ...paR, pbp, kb, pc, ldcb, first, pbias));
+                },
+              );
+            });
+          });
+        });
+      });
+    },
+    GEMM_F32_EXPORT,
+  );
+  return m;
+}
+
+function lanes(v: number): string {
+  return [0, 1, 2, 3].map((l) => (v * 4 + l).toString(16)).join('');
+}
+
