@@ -6,3 +6,5 @@ export * as dmath from './math.js';
 export * from './backend.js';
 export * from './ops/index.js';
 export * as ag from './autograd/index.js';
+export * from './wasm/index.js';
+export * from './threads/index.js';

@@ -1,0 +1,129 @@
+/**
+ * The f32 GEMM API and its installation behind the backend seam: packB/gemmPacked and
+ * gemmF32Wasm argument checks, degenerate shapes, heap hygiene, and ops.matmul / ops.linear
+ * giving the same bits on the wasm and reference backends (F32_GEMM_VS_REF = 0).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Rng } from '../../../src/tensor/rng.js';
+import { tensor } from '../../../src/tensor/tensor.js';
+import { backend, referenceBackend, setBackend } from '../../../src/tensor/backend.js';
+import { matmul, linear } from '../../../src/tensor/ops/index.js';
+import { gemmPacked, packB, gemmF32Wasm } from '../../../src/tensor/wasm/f32/api.js';
+import { gemmF32Twin } from '../../../src/tensor/wasm/f32/ref.js';
+import { useBackend, autoInstallBackend, wasmBackend } from '../../../src/tensor/wasm/install.js';
+import { heap } from '../../../src/tensor/wasm/heap.js';
+import { ShapeError, ValueError } from '../../../src/tensor/errors.js';
+
+const prev = backend();
+afterEach(() => setBackend(prev));
+
+function rand(rng: Rng, n: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.uniform() * 2 - 1;
+  return a;
+}
+
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
+describe('gemmPacked (the Linear path)', () => {
+  it('equals the twin bit for bit with and without bias, and leaves the heap as it found it', () => {
+    const rng = new Rng(7);
+    const [M, N, K] = [37, 45, 130];
+    const A = rand(rng, M * K);
+    const W = rand(rng, N * K);
+    const bias = rand(rng, N);
+    const before = heap().stats().inUse;
+    const p = packB(W, N, K, true);
+    for (const b of [bias, null]) {
+      const out = new Float32Array(M * N);
+      gemmPacked(A, p, b, out);
+      const ref = new Float32Array(M * N);
+      gemmF32Twin(M, N, K, A, W, true, b, ref);
+      expect(sameBits(out, ref)).toBe(true);
+    }
+    p.free();
+    p.free(); // idempotent
+    expect(heap().stats().inUse).toBe(before);
+  });
+
+  it('rejects wrong shapes and freed weights with typed errors naming the op', () => {
+    const p = packB(new Float32Array(12), 3, 4, true);
+    expect(() => gemmPacked(new Float32Array(7), p, null, new Float32Array(6))).toThrow(ShapeError);
+    expect(() => gemmPacked(new Float32Array(8), p, null, new Float32Array(5))).toThrow(/gemmPacked.*\[2,3\]/);
+    expect(() => gemmPacked(new Float32Array(8), p, new Float32Array(2), new Float32Array(6))).toThrow(/bias/);
+    expect(() => packB(new Float32Array(11), 3, 4, true)).toThrow(ShapeError);
+    expect(() => packB(new Float32Array(0), -1, 0, true)).toThrow(ValueError);
+    p.free();
+    expect(() => gemmPacked(new Float32Array(8), p, null, new Float32Array(6))).toThrow(/freed/);
+  });
+
+  it('K = 0 gives bias (or zeros); M = 0 and N = 0 are no-ops', () => {
+    const p = packB(new Float32Array(0), 3, 0, true);
+    const out = new Float32Array(6).fill(9);
+    gemmPacked(new Float32Array(0), p, new Float32Array([1, 2, 3]), out);
+    expect(Array.from(out)).toEqual([1, 2, 3, 1, 2, 3]);
+    p.free();
+    const C = new Float32Array(0);
+    gemmF32Wasm(0, 5, 3, new Float32Array(0), new Float32Array(15), false, C);
+    gemmF32Wasm(4, 0, 3, new Float32Array(12), new Float32Array(0), false, C);
+    expect(C.length).toBe(0);
+  });
+
+  it('gemmF32Wasm accepts inputs that live in the heap itself (no copy) and gives the same bits', () => {
+    const rng = new Rng(3);
+    const [M, N, K] = [9, 17, 33];
+    const h = heap();
+    const pa = h.alloc(M * K * 4);
+    const pc = h.alloc(M * N * 4);
+    const A = rand(rng, M * K);
+    const B = rand(rng, K * N);
+    h.f32().set(A, pa >> 2);
+    const Ah = new Float32Array(h.buffer, pa, M * K);
+    const Ch = new Float32Array(h.buffer, pc, M * N);
+    gemmF32Wasm(M, N, K, Ah, B, false, Ch);
+    const ref = new Float32Array(M * N);
+    gemmF32Twin(M, N, K, A, B, false, null, ref);
+    expect(sameBits(new Float32Array(h.buffer, pc, M * N), ref)).toBe(true);
+    h.release(pa);
+    h.release(pc);
+  });
+});
+
+describe('backend seam', () => {
+  it('ops.matmul and ops.linear give identical bits on the wasm and reference backends (F32_GEMM_VS_REF = 0)', () => {
+    let runs = 0;
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 70 }), fc.nat(), (M, N, K, seed) => {
+        runs++;
+        const rng = new Rng(seed);
+        const x = tensor(rand(rng, 2 * M * K), [2, M, K]);
+        const w = tensor(rand(rng, N * K), [N, K]);
+        const b = tensor(rand(rng, N), [N]);
+        const wT = tensor(rand(rng, K * N), [K, N]);
+        useBackend('wasm');
+        const y1 = linear(x, w, b).data as Float32Array;
+        const z1 = matmul(x, wT).data as Float32Array;
+        useBackend('ref');
+        const y0 = linear(x, w, b).data as Float32Array;
+        const z0 = matmul(x, wT).data as Float32Array;
+        return sameBits(y1, y0) && sameBits(z1, z0);
+      }),
+      { numRuns: 40 },
+    );
+    expect(runs).toBe(40);
+  });
+
+  it('useBackend switches by name and rejects unknown names; the default is wasm here (SIMD128 present)', () => {
+    expect(useBackend('ref')).toBe('ref');
+    expect(backend()).toBe(referenceBackend());
+    expect(useBackend('wasm')).toBe('wasm');
+    expect(backend()).toBe(wasmBackend);
+    expect(() => useBackend('fast' as 'wasm')).toThrow(ValueError);
+    if (process.env.QWM_BACKEND === undefined) expect(autoInstallBackend()).toBe('wasm');
+  });
+});
