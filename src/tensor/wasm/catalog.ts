@@ -8,8 +8,10 @@ import type { KernelEntry } from './spec.js';
 
 // Families register here, one import line each:
 import { F32_KERNELS } from './f32/entries.js';
+import { I8_KERNELS } from './int8/entries.js';
+import { I4_KERNELS } from './int4/entries.js';
 
-export const KERNELS: readonly KernelEntry<any>[] = [...F32_KERNELS];
+export const KERNELS: readonly KernelEntry<any>[] = [...F32_KERNELS, ...I8_KERNELS, ...I4_KERNELS];
 
 export { kernelName } from './spec.js';
 export type { KernelEntry, KernelSpec, EmitContext } from './spec.js';

@@ -88,13 +88,7 @@ export function toMatMulNBits(w: Int4Weights): { B: Uint8Array; zp: Uint8Array |
   return { B, zp, nGroups: ng, blob };
 }
 
-/** STYLE §4: a dimension drawn by its relation to a tile size: {1, t−1, t, t+1, 2t+1, 5t}. */
-export function aroundTile(tile: number): number[] {
-  return [...new Set([1, tile - 1, tile, tile + 1, 2 * tile + 1, 5 * tile].filter((d) => d >= 1))];
-}
-
-/** The awkward model-adjacent sizes of issue 3, used one dimension at a time. */
-export const AWKWARD = [1, 3, 17, 403, 404, 1537] as const;
+export { aroundTile, AWKWARD } from './arb.js';
 
 /**
  * Bit-exact comparison with XNNPACK-style failure context (kernel, M×N×K, first bad index).

@@ -5,9 +5,11 @@
  * over shapes around the 4×8 tile, group sizes that divide K and that do not (odd K, so rows
  * straddle nibble bytes), i4 and u4 codes, saturating codes, 1 and 2 threads.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Rng } from '../../../src/tensor/rng.js';
+import { setThreads, shutdownThreads } from '../../../src/tensor/threads/pool.js';
+import { nodeWorkers } from '../../../src/platform/workers-node.js';
 import { ShapeError, ValueError } from '../../../src/tensor/errors.js';
 import { gemmW4A16Ref, gemmW4A8Ref, type Int4Weights } from '../../../src/tensor/wasm/int4/ref.js';
 import { i4PanelBytes } from '../../../src/tensor/wasm/int4/layout.js';
@@ -15,6 +17,14 @@ import { gemmW4A16, gemmW4A8, packI4, unpackI4 } from '../../../src/tensor/wasm/
 import { GEMM_W4A16_SPEC, GEMM_W4A8_SPEC } from '../../../src/tensor/wasm/int4/emit.js';
 import { kernelName } from '../../../src/tensor/wasm/spec.js';
 import { AWKWARD, aroundTile, expectBitExact, genActivations, genF32, genInt4Weights, type Fill } from './int-gen.js';
+
+
+// A real 2-thread pool for the whole file; `threads` in a case is the number of output-tile
+// tasks the call is cut into (1 = one task; 2, 3 = dynamic claiming by the two threads).
+beforeAll(() => {
+  expect(setThreads(2, nodeWorkers)).toBe(2);
+});
+afterAll(() => shutdownThreads());
 
 const W4A8 = kernelName(GEMM_W4A8_SPEC);
 const W4A16 = kernelName(GEMM_W4A16_SPEC);
@@ -46,14 +56,14 @@ function runCase(c: Case): void {
     const ref = new Float32Array(c.M * c.N);
     const got = new Float32Array(c.M * c.N).fill(NaN);
     gemmW4A8Ref(a, w, bias, ref);
-    gemmW4A8(a, p, bias, got, { threads: c.threads });
+    gemmW4A8(a, p, bias, got, { tasks: c.threads });
     expectBitExact(W4A8, dims, ref, got);
     gemmW4A16Ref(c.M, x, w, bias, ref);
     got.fill(NaN);
-    gemmW4A16(c.M, x, p, bias, got, { threads: c.threads });
+    gemmW4A16(c.M, x, p, bias, got, { tasks: c.threads });
     expectBitExact(W4A16, dims, ref, got);
   } finally {
-    p.release();
+    p.free();
   }
 }
 
@@ -65,7 +75,7 @@ const flags = {
   zA: fc.boolean(),
   bias: fc.boolean(),
   fill: fc.constantFrom<Fill>('random', 'extreme'),
-  threads: fc.constantFrom(1, 2),
+  threads: fc.constantFrom(1, 2, 3),
 };
 
 describe(`${W4A8} and ${W4A16} == twins (INT_GEMM_VS_REF = 0, bit-exact)`, () => {
@@ -111,7 +121,7 @@ describe('4-bit panel layout', () => {
         const w = genInt4Weights(new Rng(seed), N, K, G, signed, 'random');
         const p = packI4(w);
         const back = unpackI4(p);
-        p.release();
+        p.free();
         expect(Array.from(back.codes)).toEqual(Array.from(w.codes));
         expect(Array.from(back.scales)).toEqual(Array.from(w.scales));
         expect(back.zeros === null ? null : Array.from(back.zeros)).toEqual(w.zeros === null ? null : Array.from(w.zeros));
@@ -131,12 +141,12 @@ describe('4-bit input checks name the field', () => {
     expect(() => packI4({ ...w, zeros: new Uint8Array(6).fill(16) })).toThrow(/W.zeros\[0\] = 16/);
     expect(() => packI4({ ...w, scales: new Float32Array(6).fill(NaN) })).toThrow(ValueError);
   });
-  it('K mismatch, x length, released weights', () => {
+  it('K mismatch, x length, freed weights', () => {
     const p = packI4(w);
     const a = genActivations(new Rng(1), 2, 7, { unsigned: false, perRow: false, zeroPoints: false, fill: 'random' });
     expect(() => gemmW4A8(a, p, null, new Float32Array(6))).toThrow(/K differs/);
     expect(() => gemmW4A16(2, new Float32Array(15), p, null, new Float32Array(6))).toThrow(/x has length 15/);
-    p.release();
-    expect(() => gemmW4A16(2, new Float32Array(16), p, null, new Float32Array(6))).toThrow(/released/);
+    p.free();
+    expect(() => gemmW4A16(2, new Float32Array(16), p, null, new Float32Array(6))).toThrow(/freed/);
   });
 });

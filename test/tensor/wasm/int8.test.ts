@@ -4,9 +4,11 @@
  * the 4×8 tile and the 16-code widening step, the awkward sizes one at a time, signed and
  * unsigned activations, per-tensor and per-row parameters, saturating codes, 1 and 2 threads.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Rng } from '../../../src/tensor/rng.js';
+import { setThreads, shutdownThreads } from '../../../src/tensor/threads/pool.js';
+import { nodeWorkers } from '../../../src/platform/workers-node.js';
 import { ShapeError, ValueError } from '../../../src/tensor/errors.js';
 import { gemmI8Ref, integerPartI8Ref, MAX_K_I8, type Int8Weights } from '../../../src/tensor/wasm/int8/ref.js';
 import { i8PanelBytes, packI8Host, unpackI8Host } from '../../../src/tensor/wasm/int8/layout.js';
@@ -14,6 +16,14 @@ import { gemmI8, packI8, unpackI8 } from '../../../src/tensor/wasm/int8/gemm.js'
 import { kernelName } from '../../../src/tensor/wasm/spec.js';
 import { GEMM_I8_SPEC } from '../../../src/tensor/wasm/int8/emit.js';
 import { AWKWARD, aroundTile, expectBitExact, genActivations, genF32, genInt8Weights, type Fill } from './int-gen.js';
+
+
+// A real 2-thread pool for the whole file; `threads` in a case is the number of output-tile
+// tasks the call is cut into (1 = one task; 2, 3 = dynamic claiming by the two threads).
+beforeAll(() => {
+  expect(setThreads(2, nodeWorkers)).toBe(2);
+});
+afterAll(() => shutdownThreads());
 
 const NAME = kernelName(GEMM_I8_SPEC);
 
@@ -41,10 +51,10 @@ function runCase(c: Case): void {
   const p = packI8(w);
   try {
     const got = new Float32Array(c.M * c.N).fill(NaN);
-    gemmI8(a, p, bias, got, { threads: c.threads });
+    gemmI8(a, p, bias, got, { tasks: c.threads });
     expectBitExact(NAME, `M×N×K=${c.M}×${c.N}×${c.K} MR×NR×KC=4×8×2 ${JSON.stringify({ ...c, M: undefined, N: undefined, K: undefined })}`, ref, got);
   } finally {
-    p.release();
+    p.free();
   }
 }
 
@@ -56,7 +66,7 @@ const flags = {
   zW: fc.boolean(),
   bias: fc.boolean(),
   fill: fc.constantFrom<Fill>('random', 'extreme'),
-  threads: fc.constantFrom(1, 2),
+  threads: fc.constantFrom(1, 2, 3),
 };
 
 describe(`${NAME} == gemmI8Ref (INT_GEMM_VS_REF = 0, bit-exact)`, () => {
@@ -102,7 +112,7 @@ describe(`${NAME} == gemmI8Ref (INT_GEMM_VS_REF = 0, bit-exact)`, () => {
       gemmI8Ref(a, w, null, ref);
       const p = packI8(w);
       gemmI8(a, p, null, got);
-      p.release();
+      p.free();
       expectBitExact(NAME, `saturating unsigned=${unsigned}`, ref, got);
     }
   });
@@ -116,7 +126,7 @@ describe(`${NAME} == gemmI8Ref (INT_GEMM_VS_REF = 0, bit-exact)`, () => {
     expect(Object.is(y[0], -0)).toBe(true);
     gemmI8(a, p, Float32Array.of(0), y);
     expect(Object.is(y[0], 0)).toBe(true);
-    p.release();
+    p.free();
   });
 });
 
@@ -131,7 +141,7 @@ describe('int8 panel layout', () => {
         expect(Array.from(unpackI8Host(packI8Host(w)))).toEqual(Array.from(w.data));
         const p = packI8(w);
         const back = unpackI8(p);
-        p.release();
+        p.free();
         expect(Array.from(back.data)).toEqual(Array.from(w.data));
         expect(Array.from(back.scales)).toEqual(Array.from(w.scales));
         expect(back.zeros === null ? null : Array.from(back.zeros)).toEqual(w.zeros === null ? null : Array.from(w.zeros));
@@ -153,15 +163,15 @@ describe('gemmI8 input checks name the field', () => {
     expect(() => gemmI8(a, p, new Float32Array(2), out)).toThrow(/bias has length 2/);
     expect(() => gemmI8({ ...a, scales: new Float32Array(3) }, p, null, out)).toThrow(/A.scales has length 3/);
     expect(() => packI8({ ...w, K: MAX_K_I8 + 1 })).toThrow(ShapeError);
-    p.release();
+    p.free();
   });
-  it('NaN scale, zero point outside the code range, released weights -> ValueError', () => {
+  it('NaN scale, zero point outside the code range, freed weights -> ValueError', () => {
     const p = packI8(w);
     expect(() => gemmI8({ ...a, scales: Float32Array.of(NaN) }, p, null, out)).toThrow(/A.scales\[0\] is NaN/);
     expect(() => gemmI8({ ...a, zeros: Int32Array.of(200) }, p, null, out)).toThrow(ValueError);
     expect(() => packI8({ ...w, scales: Float32Array.of(1, Infinity, 1) })).toThrow(/W.scales\[1\]/);
     expect(() => packI8({ ...w, zeros: Int32Array.of(0, 0, 128) })).toThrow(/W.zeros\[2\] = 128/);
-    p.release();
-    expect(() => gemmI8(a, p, null, out)).toThrow(/released/);
+    p.free();
+    expect(() => gemmI8(a, p, null, out)).toThrow(/freed/);
   });
 });

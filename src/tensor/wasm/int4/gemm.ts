@@ -4,7 +4,7 @@
  *   const wp = packI4(int4Weights);             // once, at load (serves both kernels)
  *   gemmW4A16(M, x, wp, bias, out);             // f32 activations
  *   gemmW4A8(acts, wp, bias, out);              // int8/uint8 activations (e.g. per-token)
- *   wp.release();
+ *   wp.free();                                  // or left to GC
  *
  * Falls back to the twins where WebAssembly SIMD is absent.
  */
@@ -13,9 +13,9 @@ import { ShapeError, ValueError } from '../../errors.js';
 import { compileKernel } from '../compile.js';
 import { heap } from '../heap.js';
 import { a16Bytes } from '../int8/layout.js';
-import { carve, expandRowParams, useWasm, type GemmOptions } from '../int8/gemm.js';
+import { carve, expandRowParams, registry, useWasm, type GemmOptions } from '../int8/gemm.js';
 import { checkActivations, checkBiasOut, type QuantizedActivations } from '../int8/ref.js';
-import { runSplit, splitThreads } from '../int8/split.js';
+import { runSplit, splitParts } from '../int8/split.js';
 import { GEMM_W4A16_SPEC, GEMM_W4A8_SPEC, emitGemmW4A16, emitGemmW4A8 } from './emit.js';
 import { I4_NR, packI4Host, unpackI4Host, type I4PanelDims } from './layout.js';
 import { checkInt4Weights, gemmW4A16Ref, gemmW4A8Ref, type Int4Weights } from './ref.js';
@@ -28,16 +28,18 @@ export interface PackedI4 extends I4PanelDims {
   readonly ptr: number;
   /** Host copy of the panels, kept only for the fallback path. */
   readonly host: Uint8Array | null;
-  release(): void;
+  readonly freed: boolean;
+  /** Free the heap copy (also done when the object is garbage-collected); later use throws. */
+  free(): void;
 }
 
 export function packI4(w: Int4Weights): PackedI4 {
   const { dims, bytes } = packI4Host(w);
-  if (!useWasm()) return { kind: 'i4', ...dims, signed: w.signed, ptr: 0, host: bytes, release() {} };
+  if (!useWasm()) return { kind: 'i4', ...dims, signed: w.signed, ptr: 0, host: bytes, freed: false, free() {} };
   const h = heap();
   const ptr = h.put(bytes);
   let live = true;
-  return {
+  const packed: PackedI4 = {
     kind: 'i4',
     ...dims,
     signed: w.signed,
@@ -45,17 +47,23 @@ export function packI4(w: Int4Weights): PackedI4 {
       return live ? ptr : 0;
     },
     host: null,
-    release() {
+    get freed() {
+      return !live;
+    },
+    free() {
       if (!live) return;
       live = false;
+      registry?.unregister(packed);
       h.release(ptr);
     },
   };
+  registry?.register(packed, [ptr], packed);
+  return packed;
 }
 
 function panelBytes(p: PackedI4): Uint8Array {
   if (p.host) return p.host;
-  if (p.ptr === 0) throw new ValueError('unpackI4', 'packed weights were released');
+  if (p.freed) throw new ValueError('unpackI4', 'packed weights were freed');
   return new Uint8Array(heap().buffer, p.ptr, p.P * p.nG * p.BG).slice();
 }
 
@@ -83,7 +91,7 @@ export function unpackI4(p: PackedI4): Int4Weights {
 }
 
 function checkPacked(where: string, w: PackedI4): void {
-  if (!w.host && w.ptr === 0) throw new ValueError(where, 'packed weights were released');
+  if (w.freed) throw new ValueError(where, 'packed weights were freed');
 }
 
 /**
@@ -105,9 +113,9 @@ export function gemmW4A16(M: number, x: Float32Array, w: PackedI4, bias: Float32
     return;
   }
   const T = Math.ceil(M / 4);
-  const threads = splitThreads(opts.threads);
+  const parts = splitParts(opts.tasks);
   const scratchBytes = (w.nG * w.G + 4) * 32;
-  const { off, total } = carve({ X: M * K * 4, bias: bias ? P * I4_NR * 4 : 0, C: M * N * 4, scratch: scratchBytes * threads });
+  const { off, total } = carve({ X: M * K * 4, bias: bias ? P * I4_NR * 4 : 0, C: M * N * 4, scratch: scratchBytes * parts });
   const h = heap();
   const base = h.alloc(total);
   try {
@@ -119,7 +127,7 @@ export function gemmW4A16(M: number, x: Float32Array, w: PackedI4, bias: Float32
       b.set(bias);
     }
     const args = [base + off.X, K, 0, T, w.ptr, 0, P, base + off.C, N * 4, M, N, bias ? base + off.bias : 0, w.nG, w.G, w.CH, base + off.scratch];
-    runSplit({ kernel: k, fn: 'gemm', args, tiles: [2, 3, T], panels: [5, 6, P], scratch: { arg: 15, base: base + off.scratch, bytes: scratchBytes } }, threads);
+    runSplit({ kernel: k, fn: 'gemm', args, tiles: [2, 3, T], panels: [5, 6, P], scratch: { arg: 15, base: base + off.scratch, bytes: scratchBytes } }, parts);
     out.set(new Float32Array(h.buffer, base + off.C, M * N));
   } finally {
     h.release(base);
@@ -167,7 +175,7 @@ export function gemmW4A8(a: QuantizedActivations, w: PackedI4, bias: Float32Arra
     const widen = k.exports.widen as (...x: number[]) => void;
     widen(base + off.A, M, K, base + off.zA, a.data instanceof Int8Array ? 1 : 0, w.G, Gp, base + off.A16, KP, 0);
     const args = [base + off.A16, KP, 0, T, w.ptr, 0, P, base + off.C, N * 4, M, N, base + off.sA, bias ? base + off.bias : 0, nG, CH];
-    runSplit({ kernel: k, fn: 'gemm', args, tiles: [2, 3, T], panels: [5, 6, P] }, opts.threads);
+    runSplit({ kernel: k, fn: 'gemm', args, tiles: [2, 3, T], panels: [5, 6, P] }, splitParts(opts.tasks));
     out.set(new Float32Array(h.buffer, base + off.C, M * N));
   } finally {
     h.release(base);

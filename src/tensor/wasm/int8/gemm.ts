@@ -5,13 +5,13 @@
  *
  *   const wp = packI8({ data, N, K, scales, zeros: null });      // once, at load
  *   gemmI8(acts, wp, bias, out);                                   // per call
- *   wp.release();                                                  // when the layer dies
+ *   wp.free();                                                     // when the layer dies (or GC)
  */
 import { ShapeError, ValueError } from '../../errors.js';
 import { compileKernel } from '../compile.js';
 import { heap } from '../heap.js';
 import { hasSimd128 } from '../probe.js';
-import { runSplit, type SplitCall } from './split.js';
+import { runSplit, splitParts, type SplitCall } from './split.js';
 import { GEMM_I8_SPEC, emitGemmI8 } from './emit.js';
 import { I8_MR, I8_NR, a16Bytes, packI8Host, unpackI8Host, type HostPackedI8, type I8PanelDims } from './layout.js';
 import { checkActivations, checkBiasOut, gemmI8Ref, type Int8Weights, type QuantizedActivations } from './ref.js';
@@ -24,8 +24,9 @@ export interface PackedI8 extends I8PanelDims {
   readonly ptr: { readonly panels: number; readonly scales: number; readonly zeros: number };
   /** Host copy, kept only for the fallback path. */
   readonly host: HostPackedI8 | null;
-  /** Free the heap copy; the object must not be used afterwards. */
-  release(): void;
+  readonly freed: boolean;
+  /** Free the heap copy (also done when the object is garbage-collected); later use throws. */
+  free(): void;
 }
 
 const RELEASED = Object.freeze({ panels: 0, scales: 0, zeros: 0 });
@@ -50,12 +51,13 @@ export function packI8(w: Int8Weights): PackedI8 {
   const host = packI8Host(w);
   const dims: I8PanelDims = { N: host.N, K: host.K, KP: host.KP, P: host.P };
   if (!useWasm()) {
-    return { kind: 'i8', ...dims, symmetric: w.zeros === null, ptr: { panels: 0, scales: 0, zeros: 0 }, host, release() {} };
+    return { kind: 'i8', ...dims, symmetric: w.zeros === null, ptr: RELEASED, host, freed: false, free() {} };
   }
   const h = heap();
   const ptr = { panels: h.put(host.panels), scales: h.put(host.scales), zeros: host.zeros ? h.put(host.zeros) : 0 };
+  const ptrs = [ptr.panels, ptr.scales, ...(ptr.zeros ? [ptr.zeros] : [])];
   let live = true;
-  return {
+  const packed: PackedI8 = {
     kind: 'i8',
     ...dims,
     symmetric: w.zeros === null,
@@ -63,21 +65,30 @@ export function packI8(w: Int8Weights): PackedI8 {
       return live ? ptr : RELEASED;
     },
     host: null,
-    release() {
+    get freed() {
+      return !live;
+    },
+    free() {
       if (!live) return;
       live = false;
-      h.release(ptr.panels);
-      h.release(ptr.scales);
-      if (ptr.zeros) h.release(ptr.zeros);
+      registry?.unregister(packed);
+      for (const q of ptrs) h.release(q);
     },
   };
+  registry?.register(packed, ptrs, packed);
+  return packed;
 }
+
+/** Frees the heap copies of packed weights that were dropped without free(). */
+export const registry =
+  typeof FinalizationRegistry !== 'undefined' ? new FinalizationRegistry<number[]>((ptrs) => ptrs.forEach((q) => heap().release(q))) : null;
 
 /** The (N, K) weights back from a packed record (tests, validation). */
 export function unpackI8(p: PackedI8): Int8Weights {
   if (p.host) {
     return { data: unpackI8Host(p.host), N: p.N, K: p.K, scales: p.host.scales.slice(0, p.N), zeros: p.host.zeros ? p.host.zeros.slice(0, p.N) : null };
   }
+  if (p.freed) throw new ValueError('unpackI8', 'packed weights were freed');
   const h = heap();
   const bytes = p.P * p.KP * 16;
   const host: HostPackedI8 = {
@@ -104,8 +115,12 @@ export function expandRowParams(a: QuantizedActivations): { sA: Float32Array; zA
 }
 
 export interface GemmOptions {
-  /** Worker threads to split output tiles over (default: the pool's size; 1 = this thread). */
-  threads?: number;
+  /**
+   * Output-rectangle tasks to cut the call into (default: 1 single-threaded, 4 per thread
+   * with a pool; threads are set globally with ../../threads setThreads). Any value gives the
+   * same bits.
+   */
+  tasks?: number;
 }
 
 /**
@@ -124,7 +139,7 @@ export function gemmI8(a: QuantizedActivations, w: PackedI8, bias: Float32Array 
     gemmI8Ref(a, unpackI8(w), bias, out);
     return;
   }
-  if (w.ptr.panels === 0) throw new ValueError(where, 'packed weights were released');
+  if (w.freed) throw new ValueError(where, 'packed weights were freed');
   const { M, K } = a;
   const { N, KP, P } = w;
   const T = Math.ceil(M / I8_MR);
@@ -161,7 +176,7 @@ export function gemmI8(a: QuantizedActivations, w: PackedI8, bias: Float32Array 
     ];
     // split: arg 2/3 = tiles [t0,t1), arg 5/6 = panels [p0,p1)
     const call: SplitCall = { kernel: k, fn: 'gemm', args, tiles: [2, 3, T], panels: [5, 6, P] };
-    runSplit(call, opts.threads);
+    runSplit(call, splitParts(opts.tasks));
     out.set(new Float32Array(h.buffer, base + off.C, M * N));
   } finally {
     h.release(base);

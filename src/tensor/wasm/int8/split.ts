@@ -4,6 +4,7 @@
  * not depend on how the ranges are cut (bitwise identical for any thread count).
  */
 import type { Kernel } from '../compile.js';
+import { runTasks, threadCount } from '../../threads/pool.js';
 
 /**
  * A kernel call whose args contain two half-open ranges: `tiles` = [index of t0, index of t1,
@@ -50,13 +51,21 @@ export function splitArgs(call: SplitCall, threads: number): number[][] {
   });
 }
 
-/** Run the call on this thread (thread pool integration: see runSplit's callers). */
-export function runSplit(call: SplitCall, threads = 1): void {
-  const fn = call.kernel.exports[call.fn] as (...x: number[]) => void;
-  for (const args of splitArgs(call, threads)) fn(...args);
+/**
+ * Run the call as `parts` output-rectangle tasks on the thread pool (../../threads): tasks are
+ * claimed dynamically by whichever thread is free, which never changes a bit of the result.
+ */
+export function runSplit(call: SplitCall, parts: number): void {
+  runTasks(call.kernel, call.fn, splitArgs(call, parts));
 }
 
-/** The number of parts a call is cut into (the pool size when threads is undefined). */
-export function splitThreads(threads?: number): number {
-  return Math.max(1, Math.floor(threads ?? 1));
+/**
+ * The number of tasks a call is cut into: `tasks` when given (tests cut calls on one thread
+ * to check that the split never matters), else 1 on one thread and 4 per thread otherwise
+ * (dynamic claiming then balances a core that another process keeps busy).
+ */
+export function splitParts(tasks?: number): number {
+  if (tasks !== undefined) return Math.max(1, Math.floor(tasks));
+  const n = threadCount();
+  return n === 1 ? 1 : 4 * n;
 }
