@@ -1,6 +1,6 @@
 import { ShapeError, fmtShape } from '../tensor/errors.js';
 import { interpolatePosEmbed } from '../tensor/ops/resize.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import { numPatches, patchesPerSide, type EncoderConfig } from './config.js';
 import type { Fns } from './fn.js';
 import { Attention, Block, LayerNorm, Mlp } from './layers.js';
@@ -91,9 +91,11 @@ export class Encoder {
 
   /**
    * @param x (B, 3, S, S) image in [-1, 1] at the encoder's input size
+   * @param masked for masked-image-modelling pretraining: the patch embeddings where mask = 1
+   *   (mask (B, P, 1)) are replaced by `token` (1, 1, D) before the blocks
    * @returns (B, P, D) normalised patch tokens
    */
-  forward<T>(F: Fns<T>, x: T): T {
+  forward<T>(F: Fns<T>, x: T, masked?: { token: T; mask: Tensor<'f32'> }): T {
     const s = F.shape(x);
     const S = this.c.inputSize;
     if (s.length !== 4 || s[1] !== 3 || s[2] !== S || s[3] !== S) {
@@ -102,7 +104,11 @@ export class Encoder {
     const B = s[0];
     const P = numPatches(this.c);
     const D = this.c.dim;
-    const tokens = this.patchEmbed.forward(F, F.im2patch(x, this.c.patchSize)); // (B, P, D)
+    let tokens = this.patchEmbed.forward(F, F.im2patch(x, this.c.patchSize)); // (B, P, D)
+    if (masked) {
+      const keep = new Tensor('f32', masked.mask.shape, masked.mask.f32.map((m) => 1 - m));
+      tokens = F.add(F.mul(tokens, F.constant(keep)), F.mul(masked.token, F.constant(masked.mask)));
+    }
     const cls = F.param(this.cls);
     const clsB = B === 1 ? cls : F.concat(Array.from({ length: B }, () => cls), 0);
     let h = F.add(F.concat([clsB, tokens], 1), F.param(this.pos)); // (B, 1+P, D)

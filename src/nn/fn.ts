@@ -48,7 +48,7 @@ export const tensorFns: Fns<Tensor<'f32'>> = {
   scale: ops.scale,
   layerNorm: (x, g, b, eps) => ops.layerNorm(x, g, b, eps),
   gelu: ops.gelu,
-  relu: (x) => ops.map('relu', x, (v) => (v > 0 ? v : 0)),
+  relu: ops.relu,
   softmax: (x, mask) => ops.softmax(x, -1, mask),
   reshape: (x, s) => x.reshape(s),
   permute: ops.permute,

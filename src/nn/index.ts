@@ -8,3 +8,4 @@ export * from './encoder.js';
 export * from './predictor.js';
 export * from './world-model.js';
 export * from './var-fns.js';
+export * from './train/index.js';

@@ -82,6 +82,24 @@ export class AdamW {
     });
   }
 
+  /** Moments and step count, for checkpoints (arrays are copies, in `params` order). */
+  exportState(): { t: number; m: Float32Array[]; v: Float32Array[] } {
+    return { t: this.t, m: this.m.map((a) => a.slice()), v: this.v.map((a) => a.slice()) };
+  }
+
+  /** Restore a checkpoint made by exportState for the same parameter list. */
+  importState(s: { t: number; m: readonly Float32Array[]; v: readonly Float32Array[] }): void {
+    if (!Number.isInteger(s.t) || s.t < 0 || s.m.length !== this.m.length || s.v.length !== this.v.length) {
+      throw new ValueError('AdamW.importState', `state for ${s.m.length} parameters, optimizer has ${this.m.length}`);
+    }
+    s.m.forEach((a, k) => {
+      if (a.length !== this.m[k].length || s.v[k].length !== this.v[k].length) throw new ValueError('AdamW.importState', `parameter ${k}: ${a.length} moments, expected ${this.m[k].length}`);
+      this.m[k].set(a);
+      this.v[k].set(s.v[k]);
+    });
+    this.t = s.t;
+  }
+
   /** Drop all gradients (grad = null). */
   zeroGrad(): void {
     for (const p of this.params) p.grad = null;

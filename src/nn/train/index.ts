@@ -1,0 +1,3 @@
+export * from './windows.js';
+export * from './wm.js';
+export * from './encoder.js';
