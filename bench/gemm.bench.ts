@@ -1,0 +1,226 @@
+/**
+ * `npm run bench:gemm`: our f32, int8, W4A16 and W4A8 GEMMs against onnxruntime-web's MatMul,
+ * MatMulInteger and MatMulNBits (accuracy_level 0 for W4A16, 4 for W4A8) at the same thread
+ * count, on the model's shapes. Prints a table (GFLOP/s or GOP/s = 2·M·N·K / median time, and
+ * the ratio ORT time / our time) and writes bench/results/gemm.json.
+ *
+ *   npm run bench:gemm                       # threads 1 and 2, all shapes
+ *   npm run bench:gemm -- --threads 1 --shapes 257x384x1152,1024x1024x1024 --out /tmp/g.json
+ *
+ * Each thread count runs in its own child process (onnxruntime-web fixes its thread count at
+ * initialisation). What each side times, per call:
+ * - ours: copy inputs into the kernel heap, (int8/W4A8: widen activations), GEMM, fused
+ *   epilogue to f32, copy out. Weights packed once beforehand.
+ * - ORT: session.run with the activation as the only feed; weights are initializers (ORT
+ *   prepacks them). MatMulInteger returns int32 without scales (less work than our f32
+ *   epilogue); MatMulNBits accuracy_level 4 also quantizes A to int8 inside the call, which our
+ *   W4A8 row does not (it takes already-quantized activations).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Bench } from 'tinybench';
+import * as ort from 'onnxruntime-web';
+import { Rng } from '../src/tensor/rng.js';
+import { setThreads } from '../src/tensor/threads/pool.js';
+import { nodeWorkers } from '../src/platform/workers-node.js';
+import { packB, gemmPacked } from '../src/tensor/wasm/f32/api.js';
+import { GEMM_F32_SPEC } from '../src/tensor/wasm/f32/api.js';
+import { kernelName } from '../src/tensor/wasm/spec.js';
+import { gemmI8, packI8 } from '../src/tensor/wasm/int8/gemm.js';
+import { GEMM_I8_SPEC } from '../src/tensor/wasm/int8/emit.js';
+import { gemmW4A16, gemmW4A8, packI4 } from '../src/tensor/wasm/int4/gemm.js';
+import { GEMM_W4A16_SPEC, GEMM_W4A8_SPEC } from '../src/tensor/wasm/int4/emit.js';
+import type { Int4Weights } from '../src/tensor/wasm/int4/ref.js';
+import { onnxModel } from '../test/tensor/wasm/onnx-builder.js';
+import { toMatMulNBits } from '../test/tensor/wasm/int-gen.js';
+
+const SHAPES: [number, number, number][] = [
+  [257, 384, 1152],
+  [257, 384, 384],
+  [257, 384, 1536],
+  [257, 1536, 384],
+  [1024, 1024, 1024],
+  [19200, 148, 444],
+];
+const GROUP = 32;
+
+export interface Row {
+  M: number;
+  K: number;
+  N: number;
+  threads: number;
+  kind: 'f32' | 'int8' | 'w4a16' | 'w4a8';
+  kernel: string;
+  oursMs: number;
+  oursGops: number;
+  ortOp: string;
+  ortMs: number;
+  ortGops: number;
+  /** ORT median time / our median time (> 1: we are faster) */
+  ratio: number;
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function parseShapes(s: string | undefined): [number, number, number][] {
+  if (!s) return SHAPES;
+  return s.split(',').map((t) => t.split('x').map(Number) as [number, number, number]);
+}
+
+async function session(model: Uint8Array): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(model, { graphOptimizationLevel: 'all' });
+}
+
+async function median(name: string, fn: () => unknown): Promise<number> {
+  const b = new Bench({ time: 300, iterations: 5, warmupTime: 50, warmupIterations: 2 });
+  b.add(name, fn as () => void);
+  await b.run();
+  const r = b.tasks[0].result;
+  if (!r || !('latency' in r)) throw new Error(`bench ${name} failed: ${JSON.stringify(r)}`);
+  return r.latency.p50;
+}
+
+async function child(threads: number, shapes: [number, number, number][]): Promise<Row[]> {
+  ort.env.wasm.numThreads = threads;
+  setThreads(threads, nodeWorkers);
+  const rows: Row[] = [];
+  for (const [M, K, N] of shapes) {
+    const rng = new Rng(M * 7 + K * 13 + N);
+    const ops = 2 * M * N * K;
+    const gops = (ms: number) => ops / ms / 1e6;
+    const push = (kind: Row['kind'], kernel: string, oursMs: number, ortOp: string, ortMs: number) => {
+      const row = { M, K, N, threads, kind, kernel, oursMs, oursGops: gops(oursMs), ortOp, ortMs, ortGops: gops(ortMs), ratio: ortMs / oursMs };
+      rows.push(row);
+      console.error(`  ${M}x${K}x${N} t${threads} ${kind.padEnd(5)} ours ${oursMs.toFixed(2)} ms (${row.oursGops.toFixed(1)}) ORT ${ortMs.toFixed(2)} ms (${row.ortGops.toFixed(1)}) x${row.ratio.toFixed(2)}`);
+    };
+    const x = new Float32Array(M * K).map(() => rng.normal());
+    const out = new Float32Array(M * N);
+
+    // f32: ours (packed weights, (N, K)) vs MatMul with B (K, N) initializer
+    {
+      const W = new Float32Array(N * K).map(() => rng.normal() * 0.05);
+      const WT = new Float32Array(K * N);
+      for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) WT[k * N + n] = W[n * K + k];
+      const pb = packB(W, N, K, true);
+      const ours = await median('f32', () => gemmPacked(x, pb, null, out));
+      pb.free();
+      const s = await session(onnxModel({
+        nodes: [{ op: 'MatMul', inputs: ['A', 'B'], outputs: ['Y'] }],
+        initializers: [{ name: 'B', dtype: 'float', dims: [K, N], data: WT }],
+        inputs: [{ name: 'A', dtype: 'float', dims: [M, K] }],
+        outputs: [{ name: 'Y', dtype: 'float', dims: [M, N] }],
+      }));
+      const feed = { A: new ort.Tensor('float32', x, [M, K]) };
+      const theirs = await median('MatMul', () => s.run(feed));
+      await s.release();
+      push('f32', kernelName(GEMM_F32_SPEC), ours, 'MatMul', theirs);
+    }
+
+    // int8: uint8 activations with a per-tensor zero point (ORT's dynamic-quant form), int8 weights
+    {
+      const A = new Uint8Array(M * K).map(() => rng.int(256));
+      const zA = 128;
+      const Wd = new Int8Array(N * K).map(() => rng.int(255) - 127);
+      const WT = new Int8Array(K * N);
+      for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) WT[k * N + n] = Wd[n * K + k];
+      const pw = packI8({ data: Wd, N, K, scales: new Float32Array(N).fill(0.01), zeros: null });
+      const acts = { data: A, M, K, scales: Float32Array.of(0.02), zeros: Int32Array.of(zA) };
+      const ours = await median('int8', () => gemmI8(acts, pw, null, out));
+      pw.free();
+      const s = await session(onnxModel({
+        nodes: [{ op: 'MatMulInteger', inputs: ['A', 'B', 'az'], outputs: ['Y'] }],
+        initializers: [
+          { name: 'B', dtype: 'int8', dims: [K, N], data: WT },
+          { name: 'az', dtype: 'uint8', dims: [], data: Uint8Array.of(zA) },
+        ],
+        inputs: [{ name: 'A', dtype: 'uint8', dims: [M, K] }],
+        outputs: [{ name: 'Y', dtype: 'int32', dims: [M, N] }],
+      }));
+      const feed = { A: new ort.Tensor('uint8', A, [M, K]) };
+      const theirs = await median('MatMulInteger', () => s.run(feed));
+      await s.release();
+      push('int8', kernelName(GEMM_I8_SPEC), ours, 'MatMulInteger', theirs);
+    }
+
+    // 4-bit: symmetric i4, G = 32 (transformers.js q4 default), same weights for both kernels
+    {
+      const codes = new Uint8Array(Math.ceil((N * K) / 2)).map(() => rng.int(256));
+      const nG = Math.ceil(K / GROUP);
+      const w: Int4Weights = { N, K, groupSize: GROUP, signed: true, codes, scales: new Float32Array(N * nG).fill(0.01), zeros: null };
+      const pw = packI4(w);
+      const { B, nGroups, blob } = toMatMulNBits(w);
+      const nbits = async (level: number) =>
+        session(onnxModel({
+          nodes: [{ op: 'MatMulNBits', domain: 'com.microsoft', inputs: ['A', 'B', 'S'], outputs: ['Y'], ints: { K, N, bits: 4, block_size: GROUP, accuracy_level: level } }],
+          initializers: [
+            { name: 'B', dtype: 'uint8', dims: [N, nGroups, blob], data: B },
+            { name: 'S', dtype: 'float', dims: [N * nGroups], data: w.scales },
+          ],
+          inputs: [{ name: 'A', dtype: 'float', dims: [M, K] }],
+          outputs: [{ name: 'Y', dtype: 'float', dims: [M, N] }],
+        }));
+      const feed = { A: new ort.Tensor('float32', x, [M, K]) };
+
+      const ours16 = await median('w4a16', () => gemmW4A16(M, x, pw, null, out));
+      const s0 = await nbits(0);
+      const theirs16 = await median('MatMulNBits0', () => s0.run(feed));
+      await s0.release();
+      push('w4a16', kernelName(GEMM_W4A16_SPEC), ours16, 'MatMulNBits(acc0)', theirs16);
+
+      const A8 = new Int8Array(M * K).map(() => rng.int(255) - 127);
+      const acts = { data: A8, M, K, scales: new Float32Array(M).fill(0.02), zeros: null };
+      const ours8 = await median('w4a8', () => gemmW4A8(acts, pw, null, out));
+      const s4 = await nbits(4);
+      const theirs8 = await median('MatMulNBits4', () => s4.run(feed));
+      await s4.release();
+      push('w4a8', kernelName(GEMM_W4A8_SPEC), ours8, 'MatMulNBits(acc4)', theirs8);
+      pw.free();
+    }
+  }
+  return rows;
+}
+
+function table(rows: Row[]): string {
+  const head = '| M×K×N | threads | kernel | ours ms | ours GOP/s | ORT op | ORT ms | ORT GOP/s | ORT/ours |';
+  const sep = '|---|---|---|---|---|---|---|---|---|';
+  const lines = rows.map((r) =>
+    `| ${r.M}×${r.K}×${r.N} | ${r.threads} | ${r.kind} | ${r.oursMs.toFixed(2)} | ${r.oursGops.toFixed(1)} | ${r.ortOp} | ${r.ortMs.toFixed(2)} | ${r.ortGops.toFixed(1)} | ${r.ratio.toFixed(2)} |`);
+  return [head, sep, ...lines].join('\n');
+}
+
+async function main(): Promise<void> {
+  const shapes = parseShapes(arg('shapes'));
+  if (process.argv.includes('--child')) {
+    const rows = await child(Number(arg('threads') ?? '1'), shapes);
+    process.stdout.write(JSON.stringify(rows));
+    process.exit(0);
+  }
+  const threadList = (arg('threads') ?? '1,2').split(',').map(Number);
+  const rows: Row[] = [];
+  const self = fileURLToPath(import.meta.url);
+  for (const t of threadList) {
+    console.error(`threads ${t}:`);
+    const extra = arg('shapes') ? ['--shapes', arg('shapes') as string] : [];
+    const r = spawnSync(process.execPath, [...process.execArgv, self, '--child', '--threads', String(t), ...extra], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 1 << 24,
+    });
+    if (r.status !== 0) throw new Error(`child for threads ${t} failed with status ${r.status}`);
+    rows.push(...(JSON.parse(r.stdout) as Row[]));
+  }
+  console.log(table(rows));
+  const out = arg('out') ?? 'bench/results/gemm.json';
+  mkdirSync(dirname(out), { recursive: true });
+  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, ort: ort.env.versions.common };
+  writeFileSync(out, JSON.stringify({ bench: 'gemm', date: new Date().toISOString(), machine, group: GROUP, rows }, null, 1) + '\n');
+  console.error(`wrote ${out}`);
+}
+
+await main();
