@@ -305,3 +305,34 @@ export const memory = {
 export function typed(o: Operand, t: ValType): Expr {
   return operand('typed', 0, o, t);
 }
+
+// ---------------------------------------------------------------- atomics (threads proposal)
+
+const atomicOp = (code: number): number[] => [0xfe, ...uleb(code)];
+
+/** Sequentially consistent atomics on the (shared) memory; natural alignment is required. */
+export const atomic = {
+  i32_load: (addr: Operand, offset = 0): Expr => {
+    const m = memarg('i32.atomic.load', offset, 2, 2);
+    return node('i32.atomic.load', ['i32'], 'i32', [addr], [...atomicOp(0x10), ...m.bytes], 'i32.atomic.load' + m.text, 'threads');
+  },
+  i32_store: (addr: Operand, value: Operand, offset = 0): Expr => {
+    const m = memarg('i32.atomic.store', offset, 2, 2);
+    return node('i32.atomic.store', ['i32', 'i32'], 'void', [addr, value], [...atomicOp(0x17), ...m.bytes], 'i32.atomic.store' + m.text, 'threads');
+  },
+  /** Returns the old value. */
+  i32_rmw_add: (addr: Operand, value: Operand, offset = 0): Expr => {
+    const m = memarg('i32.atomic.rmw.add', offset, 2, 2);
+    return node('i32.atomic.rmw.add', ['i32', 'i32'], 'i32', [addr, value], [...atomicOp(0x1e), ...m.bytes], 'i32.atomic.rmw.add' + m.text, 'threads');
+  },
+  /** memory.atomic.notify addr count -> woken waiters. */
+  notify: (addr: Operand, count: Operand, offset = 0): Expr => {
+    const m = memarg('memory.atomic.notify', offset, 2, 2);
+    return node('memory.atomic.notify', ['i32', 'i32'], 'i32', [addr, count], [...atomicOp(0x00), ...m.bytes], 'memory.atomic.notify' + m.text, 'threads');
+  },
+  /** memory.atomic.wait32 addr expected timeout_ns(i64, -1 = forever) -> 0 ok, 1 not-equal, 2 timed-out. */
+  wait32: (addr: Operand, expected: Operand, timeoutNs: Operand, offset = 0): Expr => {
+    const m = memarg('memory.atomic.wait32', offset, 2, 2);
+    return node('memory.atomic.wait32', ['i32', 'i32', 'i64'], 'i32', [addr, expected, timeoutNs], [...atomicOp(0x01), ...m.bytes], 'memory.atomic.wait32' + m.text, 'threads');
+  },
+};
