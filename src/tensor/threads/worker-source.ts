@@ -23,7 +23,7 @@ function main(init) {
   const base = init.ctrl >> 2;
   const cache = new Map();
   let i32 = new Int32Array(memory.buffer);
-  let seen = Atomics.load(i32, base + K.SEQ);
+  let seen = -1; // a worker that starts mid-job joins that job (SEQ is never negative)
   for (;;) {
     while (Atomics.load(i32, base + K.SEQ) === seen) Atomics.wait(i32, base + K.SEQ, seen);
     seen = Atomics.load(i32, base + K.SEQ);
@@ -33,6 +33,7 @@ function main(init) {
     if ((Atomics.load(i32, base + K.CLAIM) & 0x7fff0000) !== tag) continue;
     const kid = i32[base + K.KERNEL];
     const nTasks = i32[base + K.NTASKS];
+    if (nTasks === 0) continue;
     const nArgs = i32[base + K.NARGS];
     const argsAt = i32[base + K.ARGS] >> 2;
     let fns = cache.get(kid);

@@ -1,0 +1,138 @@
+/**
+ * The kernel thread pool: argument checks, single-thread fallback without a worker factory,
+ * two threads really running at once (a rendezvous that one thread alone cannot complete),
+ * every task run exactly once, traps reported without wedging the pool, shutdown, and a
+ * process with live workers still exiting on its own.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ModuleBuilder, atomic, i32 } from '../../../src/tensor/wasm/emit/index.js';
+import { compileKernel } from '../../../src/tensor/wasm/compile.js';
+import { heap } from '../../../src/tensor/wasm/heap.js';
+import type { EmitContext, KernelSpec } from '../../../src/tensor/wasm/spec.js';
+import { runTasks, setThreads, shutdownThreads, threadCount } from '../../../src/tensor/threads/pool.js';
+import { ValueError } from '../../../src/tensor/errors.js';
+import { nodeWorkers } from '../../../src/platform/workers-node.js';
+
+const spec = (op: string): KernelSpec => ({ op, types: 'i32', tile: { t: 1 }, isa: 'simd128', overreadBytes: 0 });
+
+/** rv(flag, out, role): role 1 sets *flag = 1 and notifies; role 0 waits (<= 20 s) for it and writes *flag to *out. */
+const rendezvous = compileLater('test_rendezvous', (ctx) => {
+  const m = new ModuleBuilder('rv');
+  m.importMemory(ctx.memory);
+  m.func('rv', { flag: 'i32', out: 'i32', role: 'i32' }, [], (f, p) => {
+    f.if(p.role, () => {
+      f.exec(atomic.i32_store(p.flag, 1));
+      f.drop(atomic.notify(p.flag, 1));
+    }, () => {
+      f.drop(atomic.wait32(p.flag, 0, 20_000_000_000));
+      f.exec(i32.store(p.out, atomic.i32_load(p.flag)));
+    });
+  }, 'rv');
+  return m;
+});
+
+/** bump(slot, trap): atomically adds 1 to *slot; traps (unreachable) when trap != 0. */
+const bump = compileLater('test_bump', (ctx) => {
+  const m = new ModuleBuilder('bump');
+  m.importMemory(ctx.memory);
+  m.func('bump', { slot: 'i32', trap: 'i32' }, [], (f, p) => {
+    f.if(p.trap, () => f.unreachable());
+    f.drop(atomic.i32_rmw_add(p.slot, 1));
+  }, 'bump');
+  return m;
+});
+
+function compileLater(op: string, emit: (ctx: EmitContext) => ModuleBuilder) {
+  return () => compileKernel(spec(op), (_s, ctx) => emit(ctx));
+}
+
+afterAll(() => shutdownThreads());
+
+describe('thread pool', () => {
+  it('rejects thread counts outside [1, 256] and non-integers', () => {
+    for (const n of [0, -1, 1.5, 257, Number.NaN]) expect(() => setThreads(n)).toThrow(ValueError);
+  });
+
+  it('without a worker factory stays single-threaded (fallback), with one starts n threads', () => {
+    expect(setThreads(2)).toBe(1);
+    expect(threadCount()).toBe(1);
+    expect(setThreads(2, nodeWorkers)).toBe(2);
+    expect(threadCount()).toBe(2);
+  });
+
+  it('two threads run tasks concurrently: a rendezvous one thread alone cannot complete', () => {
+    setThreads(2, nodeWorkers);
+    const h = heap();
+    const p = h.alloc(8);
+    h.i32().fill(0, p >> 2, (p >> 2) + 2);
+    runTasks(rendezvous(), 'rv', [
+      [p, p + 4, 0],
+      [p, p + 4, 1],
+    ]);
+    expect(h.i32()[(p >> 2) + 1]).toBe(1);
+    h.release(p);
+  });
+
+  it.each([2, 3])('with %i threads every one of 1000 tasks runs exactly once', (n) => {
+    setThreads(n, nodeWorkers);
+    const h = heap();
+    const T = 1000;
+    const p = h.alloc(T * 4);
+    h.i32().fill(0, p >> 2, (p >> 2) + T);
+    for (let rep = 0; rep < 5; rep++) runTasks(bump(), 'bump', Array.from({ length: T }, (_, t) => [p + 4 * t, 0]));
+    const counts = h.i32().subarray(p >> 2, (p >> 2) + T);
+    expect(counts.every((c) => c === 5)).toBe(true);
+    h.release(p);
+  });
+
+  it('a trap in any task is rethrown after the job; the pool keeps working', () => {
+    setThreads(2, nodeWorkers);
+    const h = heap();
+    const p = h.alloc(64 * 4);
+    const tasks = Array.from({ length: 64 }, (_, t) => [p + 4 * t, t % 7 === 3 ? 1 : 0]);
+    expect(() => runTasks(bump(), 'bump', tasks)).toThrow(/unreachable/);
+    h.i32().fill(0, p >> 2, (p >> 2) + 64);
+    runTasks(bump(), 'bump', tasks.map(([s]) => [s, 0]));
+    expect(h.i32().subarray(p >> 2, (p >> 2) + 64).every((c) => c === 1)).toBe(true);
+    expect(() => runTasks(bump(), 'nope', tasks)).toThrow(/no export nope/);
+    h.release(p);
+  });
+
+  it('setThreads(1) and shutdownThreads() fall back to the calling thread', () => {
+    setThreads(2, nodeWorkers);
+    expect(setThreads(1)).toBe(1);
+    const h = heap();
+    const p = h.alloc(16);
+    h.i32().fill(0, p >> 2, (p >> 2) + 4);
+    runTasks(bump(), 'bump', [[p, 0], [p + 4, 0]]);
+    shutdownThreads();
+    expect(threadCount()).toBe(1);
+    runTasks(bump(), 'bump', [[p, 0], [p + 4, 0]]);
+    expect(Array.from(h.i32().subarray(p >> 2, (p >> 2) + 2))).toEqual([2, 2]);
+    h.release(p);
+  });
+
+  it('a process that leaves 2 threads running still exits by itself (workers are unref\'d)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qwm-pool-'));
+    const root = resolve(__dirname, '../../..');
+    const script = join(dir, 'exit.ts');
+    writeFileSync(
+      script,
+      `import { setThreads } from '${root}/src/tensor/threads/pool.ts';
+import { nodeWorkers } from '${root}/src/platform/workers-node.ts';
+import { gemmF32Wasm } from '${root}/src/tensor/wasm/f32/api.ts';
+if (setThreads(2, nodeWorkers) !== 2) throw new Error('no threads');
+const M = 64, N = 64, K = 64;
+const C = new Float32Array(M * N);
+gemmF32Wasm(M, N, K, new Float32Array(M * K).fill(1), new Float32Array(K * N).fill(2), false, C);
+console.log('done', C[0]);
+`,
+    );
+    const out = execFileSync(process.execPath, ['--import', 'tsx', script], { cwd: root, timeout: 60_000, encoding: 'utf8' });
+    expect(out.trim()).toBe('done 128');
+  });
+});
