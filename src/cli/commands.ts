@@ -1,4 +1,6 @@
 import type { Command } from './run.js';
+import { convertCommand } from './cmd-convert.js';
+import { inspectCommand } from './cmd-inspect.js';
 
 /** Every subcommand, in the order `quantwm --help` lists them. Each lives in its own file. */
-export const COMMANDS: Command[] = [];
+export const COMMANDS: Command[] = [inspectCommand, convertCommand];

@@ -139,6 +139,17 @@ export function inferConfig(ts: ReadonlyMap<string, Tensor>, opts: InferOptions 
     } else if (opts.numFrames !== undefined) {
       p.numFrames = opts.numFrames;
       p.numPatches = pos[1] / opts.numFrames;
+    } else {
+      // Guess the patch count: the encoder's stored grid, else DINO-WM's 14 x 14 (196 px input).
+      const grid = config.encoder ? config.encoder.posTokens - 1 : 0;
+      const guess = [grid, 196].find((g) => g > 0 && pos[1] % g === 0);
+      if (guess) {
+        p.numPatches = guess;
+        p.numFrames = pos[1] / guess;
+        assumed.push(
+          `predictor.numPatches = ${guess}, numFrames = ${p.numFrames} (${guess === grid ? "the encoder's stored grid" : "DINO-WM's 14x14 patches at 196 px"} divides the ${pos[1]} positions; pass numPatches/numFrames to override)`,
+        );
+      }
     }
     config.predictor = p;
   }

@@ -205,6 +205,27 @@ const RULES: Rule[] = [
 
 const HF_QKV = /^encoder\.layer\.(\d+)\.attention\.attention\.(query|key|value)\.(weight|bias)$/;
 
+/** Where one source name goes: a canonical name (possibly a q/k/v part of a fused qkv), a drop, or nowhere. */
+export type NameTarget =
+  | { kind: 'rename'; to: string; scheme: NameScheme; reshape?: 'dropLastUnitAxis' }
+  | { kind: 'qkv'; to: string; part: 'query' | 'key' | 'value'; scheme: 'hf' }
+  | { kind: 'drop'; reason: string; scheme: NameScheme }
+  | { kind: 'unmapped' };
+
+/** Map one source name (no tensor needed; `inspect` uses this to group parameters by section). */
+export function canonicalName(rawName: string): NameTarget {
+  const name = stripWrappers(rawName);
+  const q = HF_QKV.exec(name);
+  if (q) return { kind: 'qkv', to: `encoder.blocks.${q[1]}.attn.qkv.${q[3]}`, part: q[2] as 'query' | 'key' | 'value', scheme: 'hf' };
+  for (const r of RULES) {
+    const m = r.re.exec(name);
+    if (!m) continue;
+    if ('drop' in r) return { kind: 'drop', reason: r.drop, scheme: r.scheme };
+    return { kind: 'rename', to: r.to(m), scheme: r.scheme, reshape: r.reshape };
+  }
+  return { kind: 'unmapped' };
+}
+
 /** What `toCanonical` did. */
 export interface NameMapResult {
   /** canonical name -> tensor, in source order (fused qkv at its query's position) */
@@ -253,46 +274,45 @@ export function toCanonical(src: ReadonlyMap<string, Tensor>, loc: FormatLoc = {
   };
 
   for (const [rawName, t] of src) {
-    const name = stripWrappers(rawName);
-    const q = HF_QKV.exec(name);
-    if (q) {
-      schemes.add('hf');
-      const key = `encoder.blocks.${q[1]}.attn.qkv.${q[3]}`;
-      let parts = qkv.get(key);
-      if (!parts) {
-        parts = new Map();
-        qkv.set(key, parts);
-        // reserve the position in insertion order
-        origin.set(key, rawName);
-        tensors.set(key, t);
+    const target = canonicalName(rawName);
+    switch (target.kind) {
+      case 'unmapped':
+        unmapped.push(rawName);
+        break;
+      case 'drop':
+        schemes.add(target.scheme);
+        dropped.push({ name: rawName, reason: target.reason });
+        break;
+      case 'qkv': {
+        schemes.add('hf');
+        const key = target.to;
+        let parts = qkv.get(key);
+        if (!parts) {
+          parts = new Map();
+          qkv.set(key, parts);
+          if (origin.has(key)) throw new FormatError('E_DUPLICATE_KEY', { ...loc, field: rawName }, `'${rawName}' and '${origin.get(key)}' both map to canonical '${key}'`);
+          // reserve the position in insertion order
+          origin.set(key, rawName);
+          tensors.set(key, t);
+        }
+        if (parts.has(target.part)) throw new FormatError('E_DUPLICATE_KEY', { ...loc, field: rawName }, `second '${target.part}' for ${key}`);
+        parts.set(target.part, { name: rawName, t });
+        break;
       }
-      if (parts.has(q[2])) throw new FormatError('E_DUPLICATE_KEY', { ...loc, field: rawName }, `second '${q[2]}' for ${key}`);
-      parts.set(q[2], { name: rawName, t });
-      continue;
-    }
-    let done = false;
-    for (const r of RULES) {
-      const m = r.re.exec(name);
-      if (!m) continue;
-      schemes.add(r.scheme);
-      if ('drop' in r) {
-        dropped.push({ name: rawName, reason: r.drop });
-      } else {
-        const to = r.to(m);
+      case 'rename': {
+        schemes.add(target.scheme);
         let out = t;
-        if (r.reshape === 'dropLastUnitAxis') {
+        if (target.reshape === 'dropLastUnitAxis') {
           if (t.ndim !== 3 || t.shape[2] !== 1) {
             throw new FormatError('E_SHAPE', { ...loc, field: rawName }, `Conv1d weight must be (E, in, 1), got [${t.shape.join(',')}]`);
           }
           out = t.reshape([t.shape[0], t.shape[1]]);
         }
-        put(to, out, rawName);
-        if (to !== rawName) renamed.push({ from: rawName, to });
+        put(target.to, out, rawName);
+        if (target.to !== rawName) renamed.push({ from: rawName, to: target.to });
+        break;
       }
-      done = true;
-      break;
     }
-    if (!done) unmapped.push(rawName);
   }
 
   for (const [key, parts] of qkv) {

@@ -83,7 +83,8 @@ function checkPlain(v: unknown, path: string, depth: number, loc: FormatLoc): vo
     v.forEach((x, i) => checkPlain(x, `${path}[${i}]`, depth + 1, loc));
     return;
   }
-  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+  const proto = typeof v === 'object' ? Object.getPrototypeOf(v) : undefined;
+  if (typeof v === 'object' && (proto === Object.prototype || proto === null)) {
     for (const [k, x] of Object.entries(v as object)) checkPlain(x, path ? `${path}.${k}` : k, depth + 1, loc);
     return;
   }
