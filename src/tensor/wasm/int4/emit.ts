@@ -11,14 +11,14 @@
  *
  * `gemm_f32i4_f32__mr4_nr8__simd128` (W4A16) exports
  *   gemm(X, K, t0, t1, W, p0, p1, C, ldc, M, N, bias, nG, G, CH, scratch)
- *     per panel: dequantize the panel to f32 rows w[k][8] = f32(s·(q − z)) in `scratch`
+ *     per 64-row block and panel: dequantize the panel to f32 rows w[k][8] = f32(s·(q − z)) in `scratch`
  *     ((nG·G + 4)·32 bytes, private to the calling thread), then for 4-row tiles
  *     acc += x[m,k]·w[k] for k ascending (one accumulator per output), y = acc (+ bias)
  */
 import { ModuleBuilder, f32x4, i16x8, i32, i32x4, i8x16, select, v128 } from '../emit/index.js';
 import type { Local } from '../emit/index.js';
-import type { EmitContext, KernelSpec } from '../spec.js';
-import { addWiden, storeRow8 } from '../int8/emit.js';
+import { kernelName, type EmitContext, type KernelSpec } from '../spec.js';
+import { addWiden, forRowBlocks, storeRow8 } from '../int8/emit.js';
 import { I4_HEAD_BYTES } from './layout.js';
 
 const MR = 4;
@@ -26,7 +26,7 @@ const MR = 4;
 export const GEMM_W4A8_SPEC: KernelSpec = {
   op: 'gemm',
   types: 'i8i4_f32',
-  tile: { mr: MR, nr: 8, kc: 4 },
+  tile: { mr: MR, nr: 8, kc: 4, mc: 64 },
   isa: 'simd128',
   variant: 'dot16',
   overreadBytes: 1,
@@ -35,15 +35,15 @@ export const GEMM_W4A8_SPEC: KernelSpec = {
 export const GEMM_W4A16_SPEC: KernelSpec = {
   op: 'gemm',
   types: 'f32i4_f32',
-  tile: { mr: MR, nr: 8 },
+  tile: { mr: MR, nr: 8, mc: 128 },
   isa: 'simd128',
   overreadBytes: 0,
 };
 
 const NIBBLE_MASK = new Array<number>(16).fill(0x0f);
 
-export function emitGemmW4A8(_spec: KernelSpec, ctx: EmitContext): ModuleBuilder {
-  const mb = new ModuleBuilder('gemm_i8i4_f32__mr4_nr8_kc4__simd128_dot16');
+export function emitGemmW4A8(spec: KernelSpec, ctx: EmitContext): ModuleBuilder {
+  const mb = new ModuleBuilder(kernelName(spec));
   mb.importMemory(ctx.memory);
   addWiden(mb);
   const params = {
@@ -78,13 +78,15 @@ export function emitGemmW4A8(_spec: KernelSpec, ctx: EmitContext): ModuleBuilder
     const vy0 = f.local('v128', 'vy0123');
     const vy1 = f.local('v128', 'vy4567');
 
+    const mb = f.local('i32', 'mb');
+    const tEnd = f.local('i32', 'tEnd');
     f.set(bg, i32.add(I4_HEAD_BYTES, i32.shl(a.CH, 4)));
-    f.for(p, a.p0, a.p1, 1, () => {
+    forRowBlocks(f, spec, a.t0, a.t1, mb, tEnd, () => f.for(p, a.p0, a.p1, 1, () => {
       f.set(wp, i32.add(a.W, i32.mul(p, i32.mul(a.nG, bg))));
       f.set(ncols, i32.sub(a.N, i32.shl(p, 3)));
       f.set(ncols, select(8, ncols, i32.gt_s(ncols, 8)));
       f.set(ep, i32.shl(p, 5));
-      f.for(t, a.t0, a.t1, 1, () => {
+      f.for(t, mb, tEnd, 1, () => {
         f.set(pa, i32.add(a.A16, i32.mul(t, i32.shl(a.KP, 4))));
         f.set(pg, wp);
         for (const row of vfacc) for (const v of row) f.set(v, v128.zero());
@@ -133,7 +135,7 @@ export function emitGemmW4A8(_spec: KernelSpec, ctx: EmitContext): ModuleBuilder
           });
         }
       });
-    });
+    }));
   }, 'gemm');
   return mb;
 }
@@ -141,8 +143,8 @@ export function emitGemmW4A8(_spec: KernelSpec, ctx: EmitContext): ModuleBuilder
 /** Byte shuffle that de-interleaves [c0k0 c0k1 c1k0 c1k1 …] into [c0k0 … c7k0 c0k1 … c7k1]. */
 const DEINTERLEAVE = [0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15];
 
-export function emitGemmW4A16(_spec: KernelSpec, ctx: EmitContext): ModuleBuilder {
-  const mb = new ModuleBuilder('gemm_f32i4_f32__mr4_nr8__simd128');
+export function emitGemmW4A16(spec: KernelSpec, ctx: EmitContext): ModuleBuilder {
+  const mb = new ModuleBuilder(kernelName(spec));
   mb.importMemory(ctx.memory);
   const params = {
     X: 'i32', K: 'i32', t0: 'i32', t1: 'i32', W: 'i32', p0: 'i32', p1: 'i32', C: 'i32', ldc: 'i32',
@@ -183,7 +185,9 @@ export function emitGemmW4A16(_spec: KernelSpec, ctx: EmitContext): ModuleBuilde
     f.set(ldx, i32.shl(a.K, 2));
     f.set(mlast, i32.sub(a.M, 1));
     f.set(scEnd, i32.add(a.scratch, i32.shl(a.K, 5)));
-    f.for(p, a.p0, a.p1, 1, () => {
+    const mb = f.local('i32', 'mb');
+    const tEnd = f.local('i32', 'tEnd');
+    forRowBlocks(f, spec, a.t0, a.t1, mb, tEnd, () => f.for(p, a.p0, a.p1, 1, () => {
       f.set(wp, i32.add(a.W, i32.mul(p, i32.mul(a.nG, bg))));
       f.set(ncols, i32.sub(a.N, i32.shl(p, 3)));
       f.set(ncols, select(8, ncols, i32.gt_s(ncols, 8)));
@@ -213,7 +217,7 @@ export function emitGemmW4A16(_spec: KernelSpec, ctx: EmitContext): ModuleBuilde
         f.set(pg, i32.add(pg, bg));
       });
       // 2. 4-row tiles: acc = f(acc + f(x·w)), k ascending
-      f.for(t, a.t0, a.t1, 1, () => {
+      f.for(t, mb, tEnd, 1, () => {
         for (let r = 0; r < MR; r++) {
           // rows past M re-read row M−1 (their results are not stored)
           const row = i32.add(i32.shl(t, 2), r);
@@ -245,7 +249,7 @@ export function emitGemmW4A16(_spec: KernelSpec, ctx: EmitContext): ModuleBuilde
           });
         }
       });
-    });
+    }));
   }, 'gemm');
   return mb;
 }

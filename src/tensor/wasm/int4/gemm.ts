@@ -11,6 +11,7 @@
 import { getNibble, setNibble } from '../../dtype.js';
 import { ShapeError, ValueError } from '../../errors.js';
 import { compileKernel } from '../compile.js';
+import type { KernelSpec } from '../spec.js';
 import { heap } from '../heap.js';
 import { a16Bytes } from '../int8/layout.js';
 import { carve, expandRowParams, registry, useWasm, type GemmOptions } from '../int8/gemm.js';
@@ -90,6 +91,23 @@ export function unpackI4(p: PackedI4): Int4Weights {
   return w;
 }
 
+let w4a8Spec: KernelSpec = GEMM_W4A8_SPEC;
+let w4a16Spec: KernelSpec = GEMM_W4A16_SPEC;
+
+/** Select the W4A16 kernel variant (benches, tests); returns the previous spec. */
+export function setW4A16Spec(s: KernelSpec): KernelSpec {
+  const prev = w4a16Spec;
+  w4a16Spec = s;
+  return prev;
+}
+
+/** Select the W4A8 kernel variant (benches, tests); returns the previous spec. */
+export function setW4A8Spec(s: KernelSpec): KernelSpec {
+  const prev = w4a8Spec;
+  w4a8Spec = s;
+  return prev;
+}
+
 function checkPacked(where: string, w: PackedI4): void {
   if (w.freed) throw new ValueError(where, 'packed weights were freed');
 }
@@ -119,7 +137,7 @@ export function gemmW4A16(M: number, x: Float32Array, w: PackedI4, bias: Float32
   const h = heap();
   const base = h.alloc(total);
   try {
-    const k = compileKernel(GEMM_W4A16_SPEC, emitGemmW4A16);
+    const k = compileKernel(w4a16Spec, emitGemmW4A16);
     new Float32Array(h.buffer, base + off.X, M * K).set(x);
     if (bias) {
       const b = new Float32Array(h.buffer, base + off.bias, P * I4_NR);
@@ -156,11 +174,12 @@ export function gemmW4A8(a: QuantizedActivations, w: PackedI4, bias: Float32Arra
   const { N, P, nG, Gp, CH } = w;
   const KP = (nG * Gp) / 2;
   const T = Math.ceil(M / 4);
+  const parts = splitParts(opts.tasks);
   const { off, total } = carve({ A: M * K, zA: M * 4, sA: M * 4, A16: a16Bytes(M, KP), bias: bias ? P * I4_NR * 4 : 0, C: M * N * 4 });
   const h = heap();
   const base = h.alloc(total);
   try {
-    const k = compileKernel(GEMM_W4A8_SPEC, emitGemmW4A8);
+    const k = compileKernel(w4a8Spec, emitGemmW4A8);
     const u8 = h.u8();
     u8.set(new Uint8Array(a.data.buffer, a.data.byteOffset, M * K), base + off.A);
     const { sA, zA } = expandRowParams(a);
@@ -175,7 +194,7 @@ export function gemmW4A8(a: QuantizedActivations, w: PackedI4, bias: Float32Arra
     const widen = k.exports.widen as (...x: number[]) => void;
     widen(base + off.A, M, K, base + off.zA, a.data instanceof Int8Array ? 1 : 0, w.G, Gp, base + off.A16, KP, 0);
     const args = [base + off.A16, KP, 0, T, w.ptr, 0, P, base + off.C, N * 4, M, N, base + off.sA, bias ? base + off.bias : 0, nG, CH];
-    runSplit({ kernel: k, fn: 'gemm', args, tiles: [2, 3, T], panels: [5, 6, P] }, splitParts(opts.tasks));
+    runSplit({ kernel: k, fn: 'gemm', args, tiles: [2, 3, T], panels: [5, 6, P] }, parts);
     out.set(new Float32Array(h.buffer, base + off.C, M * N));
   } finally {
     h.release(base);

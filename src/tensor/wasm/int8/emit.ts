@@ -7,17 +7,18 @@
  * Exports of the module:
  *   widen(src, M, K, zA, signed, G, Gp, dst, KP, rowsum)         A (M,K) i8|u8 -> A16 tiles
  *   gemm(A16, KP, t0, t1, W, p0, p1, C, ldc, M, N, sA, rsA, sW, zW, bias)
- *        tiles [t0,t1) x panels [p0,p1) of C (M,N) f32; pointers rsA/zW/bias may be 0 (absent)
+ *        tiles [t0,t1) x panels [p0,p1) of C (M,N) f32; pointers rsA/zW/bias may be 0 (absent);
+ *        loops: 64-row blocks, then panels, then the 4-row tiles of the block
  */
 import { ModuleBuilder, f32x4, i16x8, i32, i32x4, select, v128 } from '../emit/index.js';
 import type { FuncBuilder, Local } from '../emit/index.js';
-import type { EmitContext, KernelSpec } from '../spec.js';
+import { kernelName, type EmitContext, type KernelSpec } from '../spec.js';
 import { I8_MR, I8_NR, I8_PANEL_PAIR_BYTES } from './layout.js';
 
 export const GEMM_I8_SPEC: KernelSpec = {
   op: 'gemm',
   types: 'i8i8_f32',
-  tile: { mr: I8_MR, nr: I8_NR, kc: 2 },
+  tile: { mr: I8_MR, nr: I8_NR, kc: 2, mc: 64 },
   isa: 'simd128',
   variant: 'dot16',
   // widen reads the second code of a trailing odd pair: 1 byte past the end of A
@@ -137,8 +138,22 @@ export function storeRow8(f: FuncBuilder, dst: Local, ncols: Local, y0: Local, y
   );
 }
 
-export function emitGemmI8(_spec: KernelSpec, ctx: EmitContext): ModuleBuilder {
-  const mb = new ModuleBuilder('gemm_i8i8_f32__mr4_nr8_kc2__simd128_dot16');
+/**
+ * Row blocks of `mc` rows (spec.tile.mc): the activation rows of a block stay in L1/L2 while
+ * every panel of the task passes over them (without blocking, a 19200-row A streams from
+ * memory once per panel). `for (mb = t0; mb < t1; mb += mc/4) body()`, tEnd = min(mb + mc/4, t1).
+ */
+export function forRowBlocks(f: FuncBuilder, spec: KernelSpec, t0: Local, t1: Local, mb: Local, tEnd: Local, body: () => void): void {
+  const tb = Math.max(1, Math.floor((spec.tile.mc ?? 64) / 4));
+  f.for(mb, t0, t1, tb, () => {
+    f.set(tEnd, i32.add(mb, tb));
+    f.set(tEnd, select(t1, tEnd, i32.lt_s(t1, tEnd)));
+    body();
+  });
+}
+
+export function emitGemmI8(spec: KernelSpec, ctx: EmitContext): ModuleBuilder {
+  const mb = new ModuleBuilder(kernelName(spec));
   mb.importMemory(ctx.memory);
   addWiden(mb);
   const params = {
@@ -168,12 +183,14 @@ export function emitGemmI8(_spec: KernelSpec, ctx: EmitContext): ModuleBuilder {
     const vy1 = f.local('v128', 'vy4567');
     const panelBytes = i32.shl(a.KP, 4);
 
-    f.for(p, a.p0, a.p1, 1, () => {
+    const mb = f.local('i32', 'mb');
+    const tEnd = f.local('i32', 'tEnd');
+    forRowBlocks(f, spec, a.t0, a.t1, mb, tEnd, () => f.for(p, a.p0, a.p1, 1, () => {
       f.set(wp, i32.add(a.W, i32.mul(p, panelBytes)));
       f.set(ncols, i32.sub(a.N, i32.shl(p, 3)));
       f.set(ncols, select(8, ncols, i32.gt_s(ncols, 8)));
       f.set(ep, i32.shl(p, 5)); // byte offset of this panel's 8 epilogue values
-      f.for(t, a.t0, a.t1, 1, () => {
+      f.for(t, mb, tEnd, 1, () => {
         f.set(pa, i32.add(a.A16, i32.mul(t, i32.shl(a.KP, 4))));
         f.set(pw, wp);
         f.set(wend, i32.add(wp, panelBytes));
@@ -214,7 +231,7 @@ export function emitGemmI8(_spec: KernelSpec, ctx: EmitContext): ModuleBuilder {
           });
         }
       });
-    });
+    }));
   }, 'gemm');
   return mb;
 }

@@ -9,6 +9,7 @@
  */
 import { ShapeError, ValueError } from '../../errors.js';
 import { compileKernel } from '../compile.js';
+import type { KernelSpec } from '../spec.js';
 import { heap } from '../heap.js';
 import { hasSimd128 } from '../probe.js';
 import { runSplit, splitParts, type SplitCall } from './split.js';
@@ -40,6 +41,15 @@ export function carve(sizes: Record<string, number>): { total: number; off: Reco
     total += Math.ceil(v / 16) * 16;
   }
   return { total, off };
+}
+
+let i8Spec: KernelSpec = GEMM_I8_SPEC;
+
+/** Select the int8 kernel variant (benches, tests); returns the previous spec. */
+export function setI8Spec(s: KernelSpec): KernelSpec {
+  const prev = i8Spec;
+  i8Spec = s;
+  return prev;
 }
 
 export function useWasm(): boolean {
@@ -156,7 +166,7 @@ export function gemmI8(a: QuantizedActivations, w: PackedI8, bias: Float32Array 
   const h = heap();
   const base = h.alloc(total);
   try {
-    const k = compileKernel(GEMM_I8_SPEC, emitGemmI8);
+    const k = compileKernel(i8Spec, emitGemmI8);
     const u8 = h.u8();
     u8.set(new Uint8Array(a.data.buffer, a.data.byteOffset, M * K), base + off.A);
     const { sA, zA } = expandRowParams(a);
