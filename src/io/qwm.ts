@@ -103,14 +103,17 @@ export function writeQwm(model: QwmInput, opts: QwmWriteOptions = {}): Uint8Arra
   checkPlain(meta, 'meta', 0, loc);
   const tensors = tensorMap(model.tensors);
   const entries: unknown[] = [];
+  let dataBytes = 0;
   for (const [name, t] of tensors) {
     if (!(t instanceof Tensor)) throw new FormatError('E_DTYPE', { ...loc, field: name }, 'not a Tensor');
     if (name.length === 0 || name.length > MAX_NAME) throw new FormatError('E_NAME', { ...loc, field: name }, `name length must be 1-${MAX_NAME}`);
     if (!opts.allowNonFinite) checkFinite(name, t, loc);
     const data = tensorBytes(t);
     entries.push({ name, dtype: t.dtype, shape: t.shape.slice(), bytes: data.length, checksum: crc32(data), data });
+    dataBytes += data.length;
   }
-  const body = encode({ format: 'quantwm', version: QWM_VERSION, config, tensors: entries, meta });
+  // size the encoder's buffer up front: growing it by doubling copies every tensor several times
+  const body = encode({ format: 'quantwm', version: QWM_VERSION, config, tensors: entries, meta }, { initialBufferSize: dataBytes + 64 * entries.length + 65536 });
   const payload = level === 0 ? body : deflateSync(body, { level: level as 1 });
   const out = new Uint8Array(HEADER + payload.length);
   const v = new DataView(out.buffer);

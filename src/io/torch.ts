@@ -209,6 +209,17 @@ export class TorchCheckpoint {
     this.budget.take(outBytes, loc, 'tensor');
     const t = new Tensor(outDType, size);
     const out = t.data;
+    // Fast path: a contiguous little-endian view whose element type is stored unchanged.
+    let contiguous = true;
+    for (let d = size.length - 1, want = 1; d >= 0; d--) {
+      if (size[d] !== 1 && stride[d] !== want) contiguous = false;
+      want *= size[d];
+    }
+    const same = (s.dtype === 'float32' && outDType === 'f32') || (s.dtype === 'int32' && outDType === 'i32') || s.dtype === 'int8' || s.dtype === 'uint8';
+    if (contiguous && same && (le || esize === 1)) {
+      new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(rec.subarray(offset * esize, (offset + numel) * esize));
+      return t;
+    }
     const get = elementReader(s.dtype, view, le, loc);
     // Walk the view in row-major order with an odometer over the dims.
     const nd = size.length;

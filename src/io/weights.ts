@@ -10,10 +10,10 @@ import { checkConfig, inferConfig, type InferOptions, type WeightConfig } from '
 import { FormatError, type FormatLoc } from './errors.js';
 import { canonicalName, sectionOf, toCanonical, type NameScheme } from './names.js';
 import { readQwm, writeQwm, type PlainData, type QwmReadOptions } from './qwm.js';
-import { listSafetensors, readSafetensors, type SafetensorsReadOptions } from './safetensors.js';
+import { parseSafetensorsHeader, readSafetensors, type SafetensorsReadOptions } from './safetensors.js';
 import { detectFormat, type WeightFormat } from './sniff.js';
 import { openTorch, type Skipped, type TorchReadOptions } from './torch.js';
-import { infoOf, type TensorInfo } from './tensors.js';
+import { infoOf, safeNumel, type TensorInfo } from './tensors.js';
 
 export type LoadOptions = ReadOptions & QwmReadOptions & SafetensorsReadOptions & TorchReadOptions;
 
@@ -98,7 +98,9 @@ export function inspectWeights(bytes: Uint8Array, opts: LoadOptions = {}): Listi
     extra.config = m.config;
     extra.meta = m.meta;
   } else if (format === 'safetensors') {
-    tensors = listSafetensors(bytes, opts);
+    const h = parseSafetensorsHeader(bytes, opts);
+    tensors = h.entries.map((e) => ({ name: e.name, dtype: e.dtype, shape: e.shape, numel: safeNumel(e.shape), bytes: e.end - e.begin }));
+    if (h.metadata) extra.metadata = h.metadata;
   } else {
     const ck = openTorch(bytes, opts);
     tensors = ck.info();
