@@ -1,5 +1,9 @@
 import * as ops from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { autoInstallBackend } from '../tensor/wasm/index.js';
+
+// Inference runs on the SIMD kernels when the runtime has them (QWM_BACKEND=ref opts out).
+autoInstallBackend();
 
 /**
  * The operations a layer's forward is written in. Layers are written once, generic in the value

@@ -1,5 +1,8 @@
 import { ShapeError, fmtShape } from '../tensor/errors.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
+import { gemmPacked, packB, type PackedF32 } from '../tensor/wasm/index.js';
+import { backend } from '../tensor/backend.js';
+import { linear } from '../tensor/ops/matmul.js';
 import type { Fns } from './fn.js';
 
 /**
@@ -22,6 +25,8 @@ export type LinearObserver = (x: Tensor<'f32'>) => void;
 export class Linear {
   impl: LinearImpl | null = null;
   observer: LinearObserver | null = null;
+  /** float weights packed for the SIMD GEMM, made on first inference use; dropped by any training forward */
+  private packed: PackedF32 | null = null;
   constructor(
     readonly name: string,
     /** (out, in) */
@@ -55,6 +60,31 @@ export class Linear {
         return F.constant(this.impl.forward(x2).reshape([...s.slice(0, -1), this.outFeatures]));
       }
     }
-    return F.linear(x, F.param(this.weight), this.bias ? F.param(this.bias) : null);
+    if (F.differentiable) {
+      // weights may change after this forward (an optimizer step): forget the packed copy
+      this.dropPacked();
+      return F.linear(x, F.param(this.weight), this.bias ? F.param(this.bias) : null);
+    }
+    return F.constant(this.inferF32(F.value(x)));
+  }
+
+  /** Float inference on packed weights (bit-identical to ops.linear on the wasm backend). */
+  private inferF32(x: Tensor<'f32'>): Tensor<'f32'> {
+    const N = this.outFeatures;
+    const K = this.inFeatures;
+    const rows = x.size / K;
+    if (backend().name === 'ref' || rows * N * K < 4096) {
+      return linear(x, this.weight, this.bias);
+    }
+    this.packed ??= packB(this.weight.f32, N, K, true);
+    const out = new Float32Array(rows * N);
+    gemmPacked(x.f32, this.packed, this.bias ? this.bias.f32 : null, out);
+    return new Tensor('f32', [...x.shape.slice(0, -1), N], out);
+  }
+
+  /** Release the packed weights (call after changing `weight` in place). */
+  dropPacked(): void {
+    this.packed?.free();
+    this.packed = null;
   }
 }
