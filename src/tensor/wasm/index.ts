@@ -18,6 +18,8 @@ export { packI8, gemmI8, unpackI8, setI8Spec } from './int8/gemm.js';
 export type { PackedI8, GemmOptions } from './int8/gemm.js';
 export { gemmI8Ref, integerPartI8Ref, MAX_K_I8 } from './int8/ref.js';
 export type { QuantizedActivations, Int8Weights } from './int8/ref.js';
+export { quantizeRowsI8, rowMinMax } from './int8/quantize.js';
+export type { CodeFormula } from './int8/quantize.js';
 export { packI4, unpackI4, gemmW4A16, gemmW4A8, setW4A8Spec, setW4A16Spec } from './int4/gemm.js';
 export type { PackedI4 } from './int4/gemm.js';
 export { gemmW4A16Ref, gemmW4A8Ref, dequantizeInt4Ref, groupCount } from './int4/ref.js';

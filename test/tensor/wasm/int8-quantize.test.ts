@@ -1,0 +1,120 @@
+/**
+ * quant_rows_f32_i8__simd128 replicates src/quant/affine.ts and nothing else:
+ *  - quantizeRowsI8 == quantizeValue (the one formula it copies) for the onnx, torch and
+ *    quantwm-uniform conventions, bit for bit, on exact ties x = fr((k + 0.5)·s), ±0, ±Infinity,
+ *    huge values, signed/unsigned and narrow code ranges, per-row and per-tensor parameters;
+ *  - the dynamic per-token pipeline rowMinMax -> chooseQParams -> quantizeRowsI8 gives the
+ *    codes of quantize(x, chooseQParams(groupMinMax(x))) (min/max may differ only in the sign
+ *    of a zero, which never changes a code).
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Rng } from '../../../src/tensor/rng.js';
+import { Tensor } from '../../../src/tensor/tensor.js';
+import { ValueError } from '../../../src/tensor/errors.js';
+import { quantizeRowsI8, rowMinMax, type CodeFormula } from '../../../src/tensor/wasm/int8/quantize.js';
+import { CONVENTIONS, chooseQParams, groupMinMax, quantize, quantizeValue, type ConventionName } from '../../../src/quant/affine.js';
+import { bitType } from '../../../src/quant/bittype.js';
+import { PER_TOKEN, groupLayout } from '../../../src/quant/granularity.js';
+
+const fr = Math.fround;
+
+/** Row values: ties on the row's own grid, ±0, ±Infinity, huge and ordinary values. */
+function rowValues(rng: Rng, K: number, s: number, z: number): Float32Array {
+  const x = new Float32Array(K);
+  for (let k = 0; k < K; k++) {
+    const u = rng.int(10);
+    if (u < 4) x[k] = fr((rng.int(300) - 150 - z + 0.5) * s);
+    else if (u === 4) x[k] = rng.int(2) ? 0 : -0;
+    else if (u === 5) x[k] = rng.int(2) ? Infinity : -Infinity;
+    else if (u === 6) x[k] = fr((rng.uniform() * 2 - 1) * 1e30);
+    else x[k] = fr(rng.normal() * 100 * s);
+  }
+  return x;
+}
+
+describe('quantizeRowsI8 == quantizeValue of src/quant/affine.ts (bit-exact codes)', () => {
+  it('conventions × code ranges × per-row/per-tensor, K around the 16-value step, exact ties', () => {
+    let runs = 0;
+    fc.assert(
+      fc.property(
+        fc.record({
+          conv: fc.constantFrom<ConventionName>('onnx', 'torch', 'quantwm-uniform'),
+          range: fc.constantFrom<[number, number]>([-128, 127], [-8, 7], [0, 255], [0, 15]),
+          M: fc.constantFrom(1, 3, 5),
+          K: fc.constantFrom(1, 15, 16, 17, 33, 64),
+          perRow: fc.boolean(),
+          seed: fc.nat(),
+        }),
+        ({ conv, range, M, K, perRow, seed }) => {
+          runs++;
+          const rng = new Rng(seed);
+          const [qmin, qmax] = range;
+          const n = perRow ? M : 1;
+          const scale = new Float32Array(n).map(() => fr(2 ** (-10 + 12 * rng.uniform())));
+          const zero = new Float32Array(n).map(() => qmin + rng.int(qmax - qmin + 1));
+          const x = new Float32Array(M * K);
+          for (let m = 0; m < M; m++) x.set(rowValues(rng, K, scale[perRow ? m : 0], zero[perRow ? m : 0]), m * K);
+          const c = CONVENTIONS[conv];
+          const formula: CodeFormula = { scaleOp: c.scaleOp, zeroPoint: c.zeroPoint, qmin, qmax };
+          const got = qmin < 0 ? new Int8Array(M * K) : new Uint8Array(M * K);
+          quantizeRowsI8(x, M, K, scale, zero, formula, got);
+          for (let i = 0; i < M * K; i++) {
+            const g = perRow ? Math.floor(i / K) : 0;
+            const want = quantizeValue(x[i], scale[g], fr(1 / scale[g]), zero[g], qmin, qmax, c);
+            if (got[i] !== want) throw new Error(`${conv} [${qmin},${qmax}] x[${i}] = ${x[i]} s = ${scale[g]} z = ${zero[g]}: kernel ${got[i]} quantizeValue ${want}`);
+          }
+        },
+      ),
+      { numRuns: 150, seed: 0x51 },
+    );
+    expect(runs).toBe(150);
+  });
+
+  it('NaN input -> ValueError naming the index; bad parameters -> ValueError', () => {
+    const x = new Float32Array(40).fill(1);
+    x[37] = NaN;
+    const f: CodeFormula = { scaleOp: 'div', zeroPoint: 'post-round', qmin: -128, qmax: 127 };
+    expect(() => quantizeRowsI8(x, 2, 20, Float32Array.of(0.1), Float32Array.of(0), f, new Int8Array(40))).toThrow(/x\[37\] \(row 1\) is NaN/);
+    x[37] = 1;
+    expect(() => quantizeRowsI8(x, 2, 20, Float32Array.of(0), Float32Array.of(0), f, new Int8Array(40))).toThrow(ValueError);
+    expect(() => quantizeRowsI8(x, 2, 20, Float32Array.of(1), Float32Array.of(0.5), f, new Int8Array(40))).toThrow(/zero\[0\] = 0.5/);
+    expect(() => quantizeRowsI8(x, 2, 20, Float32Array.of(1), Float32Array.of(0), { ...f, qmin: 0, qmax: 255 }, new Int8Array(40))).toThrow(/does not fit int8/);
+  });
+});
+
+describe('dynamic per-token pipeline == quantize(x, chooseQParams(groupMinMax(x)))', () => {
+  it('rules range-clamp (uint8) and minmax-sym (int8), rows with ±0 mixes and ties', () => {
+    let runs = 0;
+    fc.assert(
+      fc.property(fc.constantFrom(1, 4, 7), fc.constantFrom(1, 17, 148, 384), fc.boolean(), fc.nat(), (M, K, signed, seed) => {
+        runs++;
+        const rng = new Rng(seed);
+        const x = new Float32Array(M * K);
+        for (let m = 0; m < M; m++) {
+          const row = rowValues(rng, K, 0.01, 0).map((v) => (Number.isFinite(v) && Math.abs(v) < 1e6 ? v : 0));
+          if (rng.int(3) === 0) row.fill(rng.int(2) ? 0 : -0, 0, Math.ceil(K / 2));
+          x.set(row, m * K);
+        }
+        const bt = bitType(8, signed);
+        const rule = signed ? 'minmax-sym' : 'range-clamp';
+        const conv = CONVENTIONS.onnx;
+        const t = new Tensor('f32', [M, K], x);
+        const layout = groupLayout([M, K], PER_TOKEN);
+        const theirs = groupMinMax(t, layout);
+        const ours = rowMinMax(x, M, K);
+        for (let m = 0; m < M; m++) {
+          expect(ours.min[m] === theirs.min[m] && ours.max[m] === theirs.max[m]).toBe(true);
+        }
+        const qp = chooseQParams(theirs.min, theirs.max, bt, rule);
+        const want = quantize(t, qp, layout, bt, conv).data;
+        const qp2 = chooseQParams(ours.min, ours.max, bt, rule);
+        const got = signed ? new Int8Array(M * K) : new Uint8Array(M * K);
+        quantizeRowsI8(x, M, K, qp2.scale, qp2.zeroPoint, { scaleOp: 'div', zeroPoint: 'post-round', qmin: bt.qmin, qmax: bt.qmax }, got);
+        expect(Array.from(got)).toEqual(Array.from(want));
+      }),
+      { numRuns: 40, seed: 0x52 },
+    );
+    expect(runs).toBe(40);
+  });
+});
