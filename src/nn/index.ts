@@ -9,3 +9,4 @@ export * from './predictor.js';
 export * from './world-model.js';
 export * from './var-fns.js';
 export * from './train/index.js';
+export * from './model-file.js';

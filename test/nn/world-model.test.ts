@@ -78,3 +78,20 @@ describe('WorldModel', () => {
     expect(() => m.normalizeProprio(Float32Array.of(NaN, 0), 1)).toThrow(/proprio/);
   });
 });
+
+describe('model files', () => {
+  it('a saved world model loads with the same config, stats and outputs', async () => {
+    const { saveWorldModel, loadWorldModel } = await import('../../src/nn/model-file.js');
+    const m = tinyModel();
+    const bytes = saveWorldModel(m, { made_by: 'test' });
+    const { model, meta } = loadWorldModel(bytes);
+    expect(meta.made_by).toBe('test');
+    expect(model.config).toEqual(m.config);
+    const o = obs(11);
+    expect(Array.from(model.encode(o).visual)).toEqual(Array.from(m.encode(o).visual));
+    // a file that is not a world model is refused with a typed error naming the field
+    const { saveEncoder } = await import('../../src/nn/model-file.js');
+    const enc = saveEncoder(m.config.encoder, new Map([...m.weights].filter(([k]) => k.startsWith('encoder.'))));
+    expect(() => loadWorldModel(enc)).toThrow(/config.quantwm/);
+  });
+});
