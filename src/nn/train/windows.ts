@@ -1,21 +1,5 @@
-import { ShapeError, ValueError } from '../../tensor/errors.js';
+import { ShapeError } from '../../tensor/errors.js';
 import { Tensor } from '../../tensor/tensor.js';
-
-/**
- * DINO-WM's TrajSlicerDataset: every window of `frames` observations spaced `frameskip` env steps
- * apart whose actions all exist (frame k takes env actions [t + k·fs, t + (k+1)·fs) concatenated).
- * @param lengths (episodes) actions per episode
- * @returns (W, 2) pairs (episode, start step)
- */
-export function frameWindows(lengths: Int32Array, frames: number, frameskip: number): Int32Array {
-  if (!Number.isInteger(frames) || frames < 2 || !Number.isInteger(frameskip) || frameskip < 1) {
-    throw new ValueError('frameWindows', `frames ${frames} (>= 2) and frameskip ${frameskip} (>= 1) must be integers`);
-  }
-  const span = frames * frameskip;
-  const out: number[] = [];
-  for (let k = 0; k < lengths.length; k++) for (let t = 0; t + span <= lengths[k]; t++) out.push(k, t);
-  return Int32Array.from(out);
-}
 
 /** Row offsets of episodes in a concatenated (sum (L_k + 1), ...) state array and (sum L_k, ...) action array. */
 export function episodeRows(lengths: Int32Array): { stateRow: Int32Array; actionRow: Int32Array } {
@@ -46,7 +30,9 @@ export interface WindowSource {
 
 /**
  * Gather a batch of windows: visual (B, F, P, Dv), proprio (B, F, pd), actions (B, F, fs·ad).
- * @param windows (W, 2) from frameWindows; `pick` indexes its rows
+ * Frame f of a window starting at step t is state t + f·fs; its action is env actions
+ * [t + f·fs, t + (f+1)·fs) concatenated (DINO-WM's TrajSlicerDataset; env/dataset/load.ts windowIndex).
+ * @param windows (W, 2) pairs (episode, start), as windowIndex returns; `pick` indexes its rows
  */
 export function gatherWindows(src: WindowSource, windows: Int32Array, pick: ArrayLike<number>, frames: number, frameskip: number): { visual: Tensor<'f32'>; proprio: Tensor<'f32'>; actions: Tensor<'f32'> } {
   const { stateRow, actionRow } = episodeRows(src.lengths);
