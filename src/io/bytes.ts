@@ -159,9 +159,6 @@ export function bf16BytesToF32(src: Uint8Array, out: Float32Array): void {
   for (let i = 0; i < out.length; i++) bits[i] = ((src[2 * i] | (src[2 * i + 1] << 8)) << 16) >>> 0;
 }
 
-/** True on little-endian hosts (all current JS engines on x86/ARM). Readers assume it. */
-export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
 // ---------------------------------------------------------------------------------------------
 // Allocation budget
 

@@ -26,7 +26,7 @@
  * memo references shared (never copied). Memory is O(pickle length): every opcode is >= 1 byte
  * and pushes at most one value; strings are bounded by the bytes left; LONG is capped at 64 bytes.
  */
-import { Cursor, utf8 } from './bytes.js';
+import { AllocBudget, Cursor, utf8 } from './bytes.js';
 import { FormatError, UnsafePickleError, type FormatLoc } from './errors.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -564,6 +564,8 @@ export interface UnpickleOptions {
   persistentLoad?: (pid: PyTuple, loc: FormatLoc) => PyValue;
   /** refuse every global outside the interpreted allowlist (torch weights_only behaviour) */
   strictGlobals?: boolean;
+  /** charged OBJECT_COST bytes per object pushed (bounds the VM's memory by the caller's budget) */
+  budget?: AllocBudget;
 }
 
 export interface UnpickleResult {
@@ -617,6 +619,7 @@ export function unpickle(bytes: Uint8Array, loc: FormatLoc, opts: UnpickleOption
 
   for (;;) {
     opAt = c.pos;
+    const before = stack.length;
     const op = c.u8('opcode');
     switch (op) {
       case OP.PROTO:
@@ -766,12 +769,12 @@ export function unpickle(bytes: Uint8Array, loc: FormatLoc, opts: UnpickleOption
         const items = popMark();
         const t = top();
         if (!(t instanceof PySet) || t.frozen) err(`ADDITEMS on ${typeName(t)}`);
-        (t as PySet).items.push(...items);
+        for (const x of items) (t as PySet).items.push(x);
         break;
       }
       case OP.FROZENSET: {
         const s = new PySet(true);
-        s.items.push(...popMark());
+        for (const x of popMark()) s.items.push(x);
         stack.push(s);
         break;
       }
@@ -859,8 +862,21 @@ export function unpickle(bytes: Uint8Array, loc: FormatLoc, opts: UnpickleOption
         // scanPickle already refused everything else
         err(`opcode 0x${op.toString(16)}`);
     }
+    // Memory accounting: each object pushed costs OBJECT_COST bytes of the caller's budget;
+    // stack and memo sizes are capped outright.
+    if (stack.length > before) {
+      const v = stack[stack.length - 1];
+      if (v !== null && typeof v === 'object' && opts.budget) opts.budget.take(OBJECT_COST, { ...loc, offset: opAt }, 'pickle objects');
+      if (stack.length > MAX_STACK) throw new FormatError('E_LIMIT', { ...loc, offset: opAt }, `pickle stack deeper than ${MAX_STACK}`);
+    }
+    if (memo.size > MAX_MEMO) throw new FormatError('E_LIMIT', { ...loc, offset: opAt }, `more than ${MAX_MEMO} memo entries`);
   }
 }
+
+/** Budget charge per object a pickle pushes (an accounting unit for a small JS object). */
+export const OBJECT_COST = 32;
+const MAX_STACK = 1 << 20;
+const MAX_MEMO = 1 << 21;
 
 export function typeName(v: PyValue | undefined): string {
   if (v === null) return 'None';
@@ -916,8 +932,8 @@ function containerFor(q: string, args: PyValue[], err: Err): PyValue | undefined
     case 'builtins.frozenset': {
       const s = new PySet(q === 'builtins.frozenset');
       const src = args[0];
-      if (src instanceof PyList || src instanceof PyTuple) s.items.push(...src.items);
-      else if (src instanceof PySet) s.items.push(...src.items);
+      // element-wise: spreading a huge list into push() would overflow the call stack
+      if (src instanceof PyList || src instanceof PyTuple || src instanceof PySet) for (const x of src.items) s.items.push(x);
       return s;
     }
     case 'builtins.list': {

@@ -45,7 +45,7 @@ import { ZipArchive } from './zip.js';
 export interface TorchReadOptions extends ReadOptions {
   /** refuse any global outside the weights_only allowlist (no placeholder objects) */
   strictGlobals?: boolean;
-  /** cap on data.pkl (default 64 MiB) */
+  /** cap on data.pkl (default 16 MiB; DINO-WM checkpoints hold ~100 KB) */
   maxPickleBytes?: number;
 }
 
@@ -70,6 +70,7 @@ export class TorchCheckpoint {
   /** objects not walked (optimizers, unknown non-module classes) */
   readonly skipped: Skipped[] = [];
   private readonly cache = new Map<TorchTensorRef, Tensor>();
+  private readonly records = new Map<string, Uint8Array>();
 
   constructor(
     readonly root: PyValue,
@@ -201,7 +202,12 @@ export class TorchCheckpoint {
         throw new FormatError('E_BYTECOUNT', loc, `view (offset ${offset}, size [${size}], stride [${stride}]) reaches element ${last} of a storage of ${s.numel}`);
       }
     }
-    const rec = this.zip.read(`${this.prefix}/data/${s.key}`, this.budget);
+    let rec = this.records.get(s.key);
+    if (!rec) {
+      // read (and CRC-check) each storage record once, however many tensors view it
+      rec = this.zip.read(`${this.prefix}/data/${s.key}`, this.budget);
+      this.records.set(s.key, rec);
+    }
     const view = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
     const le = this.byteorder === 'little';
     const outDType = s.dtype.startsWith('float') || s.dtype === 'bfloat16' ? 'f32' : s.dtype === 'int8' ? 'i8' : s.dtype === 'uint8' || s.dtype === 'bool' ? 'u8' : 'i32';
@@ -300,7 +306,7 @@ export function openTorch(bytes: Uint8Array, opts: TorchReadOptions = {}): Torch
   const pklName = `${prefix}/data.pkl`;
   const pe = zip.entries.get(pklName);
   if (!pe) throw new FormatError('E_SYNTAX', { ...loc, field: pklName }, 'no data.pkl: not a torch.save archive');
-  const maxPkl = opts.maxPickleBytes ?? 64 * 1024 * 1024;
+  const maxPkl = opts.maxPickleBytes ?? 16 * 1024 * 1024;
   if (pe.size > maxPkl) throw new FormatError('E_HEADER_TOO_LARGE', { ...loc, field: pklName }, `data.pkl of ${pe.size} bytes exceeds the cap of ${maxPkl}`);
   let byteorder: 'little' | 'big' = 'little';
   const boName = `${prefix}/byteorder`;
@@ -332,7 +338,7 @@ export function openTorch(bytes: Uint8Array, opts: TorchReadOptions = {}): Torch
     return s;
   };
   const pkl = zip.read(pklName, budget);
-  const { value, globals } = unpickle(pkl, { ...loc, field: pklName }, { persistentLoad, strictGlobals: opts.strictGlobals });
+  const { value, globals } = unpickle(pkl, { ...loc, field: pklName }, { persistentLoad, strictGlobals: opts.strictGlobals, budget });
   return new TorchCheckpoint(value, zip, prefix, byteorder, globals, loc, budget, opts.allowNonFinite ?? false);
 }
 

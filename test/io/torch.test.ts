@@ -198,3 +198,42 @@ describe('pickle VM', () => {
     expect([...openTorch(fixture('state_p4.pth')).refs.keys()]).toEqual(['a.weight', 'a.bias']);
   });
 });
+
+describe('resource bounds of the torch reader', () => {
+  it('a set of 300,000 items in one MARK is built without overflowing the call stack', () => {
+    const p = new Pk().proto(4).op(0x8f).mark();
+    for (let i = 0; i < 300_000; i++) p.op(0x4e);
+    p.op(0x90).stop();
+    const v = unpickle(p.bytes(), { file: 'big.pkl' }).value as { items: unknown[] };
+    expect(v.items.length).toBe(300_000);
+  });
+
+  it('many views of one storage read its record once and are charged to the budget', () => {
+    const p = new Pk().proto().emptyDict().mark();
+    for (let i = 0; i < 200; i++) p.str(`v${i}`).tensor('FloatStorage', '0', 1024, i, [512], [1]);
+    p.setitems().stop();
+    const z = torchZip(p.bytes(), { '0': new Uint8Array(4096) });
+    const ck = openTorch(z);
+    expect(ck.refs.size).toBe(200);
+    expect(ck.tensors().get('v199')!.size).toBe(512);
+    // 200 x 2 KiB of tensors: refused under a 64 KiB budget, naming the limit
+    expect(() => openTorch(z, { maxAllocBytes: 1 << 16 }).tensors()).toThrow(/limit of 65536/);
+  });
+});
+
+describe('pickle memory bounds', () => {
+  it('a list of a million empty dicts (2 bytes each) exhausts the budget, not the heap', () => {
+    const p = new Pk().proto().emptyList();
+    for (let i = 0; i < 1_000_000; i++) p.emptyDict().append();
+    p.stop();
+    const bytes = p.bytes();
+    const e = err(() => unpickle(bytes, { file: 'x' }, { budget: new AllocBudget(4 * bytes.length) }));
+    expect(e.code).toBe('E_LIMIT');
+    expect(e.message).toMatch(/pickle objects/);
+  });
+  it('the stack is capped', () => {
+    const p = new Pk().proto().emptyList();
+    for (let i = 0; i < (1 << 20) + 1; i++) p.op(0x32);
+    expect(err(() => unpickle(p.stop().bytes(), { file: 'x' })).code).toBe('E_LIMIT');
+  });
+});
