@@ -2,7 +2,11 @@ import { ShapeError, ValueError, fmtShape } from '../tensor/errors.js';
 import { dinoWmEncoderResize, toFloatImage } from '../tensor/ops/image.js';
 import { resizeImage } from '../tensor/ops/resize.js';
 import { Tensor } from '../tensor/tensor.js';
-import type { Latent, Observation, PlanningModel, Rollout } from '../plan/types.js';
+import type { Latent, Observation, Rollout } from '../plan/types.js';
+import type { DifferentiableModel } from '../plan/gd.js';
+import type { ObjectiveSettings } from '../plan/objective.js';
+import * as ag from '../tensor/autograd/index.js';
+import { varFns } from './var-fns.js';
 import { numPatches, tokenDim, validateConfig, wmActionDim, type WorldModelConfig } from './config.js';
 import { Encoder, encoderSpec } from './encoder.js';
 import { tensorFns, type Fns } from './fn.js';
@@ -42,7 +46,7 @@ export interface NamedLinear {
  * (Linear to 10 each, tiled onto every patch), frame-causal predictor. Tokens are laid out
  * [visual | proprio | action]. Implements the planner's PlanningModel.
  */
-export class WorldModel implements PlanningModel {
+export class WorldModel implements DifferentiableModel {
   readonly encoder: Encoder;
   readonly predictor: Predictor;
   readonly actionEncoder: Linear;
@@ -191,5 +195,29 @@ export class WorldModel implements PlanningModel {
       visual: F.slice(zz, 3, 0, this.Dv).f32,
       proprio: F.slice(F.slice(zz, 2, 0, 1), 3, this.Dv, this.Dv + this.proprioSize).f32, // patch 0 (separate_emb)
     };
+  }
+
+  /**
+   * Planning objective (mode 'last') and its gradient w.r.t. the actions, through the frozen model
+   * (d sum(cost) / d actions; DINO-WM's GD planner).
+   */
+  costAndGrad(z0: Latent, goal: Latent, actions: Float32Array, S: number, H: number, obj: ObjectiveSettings): { cost: Float64Array; grad: Float32Array } {
+    if (obj.mode !== 'last') throw new ValueError('costAndGrad', `only objective mode 'last' is differentiated, got '${obj.mode}'`);
+    const F = varFns(new ag.ParamSet(false));
+    const rep = (src: Float32Array, shape: number[]): ag.Var => {
+      const out = new Float32Array(S * src.length);
+      for (let i = 0; i < S; i++) out.set(src, i * src.length);
+      return ag.constant(new Tensor('f32', [S, ...shape], out));
+    };
+    const a = ag.param(new Tensor('f32', [S, H, this.actionDim], actions.slice()));
+    const z = this.rolloutF(F, rep(z0.visual, [1, this.P, this.Dv]), rep(z0.proprio, [1, this.proprioSize]), a);
+    const last = ag.slice(z, 1, H, H + 1); // (S, 1, P, D)
+    const vis = ag.reshape(ag.slice(last, 3, 0, this.Dv), [S, this.visualSize]);
+    const pro = ag.reshape(ag.slice(ag.slice(last, 2, 0, 1), 3, this.Dv, this.Dv + this.proprioSize), [S, this.proprioSize]);
+    const dv = ag.sub(vis, ag.constant(new Tensor('f32', [1, this.visualSize], goal.visual)));
+    const dp = ag.sub(pro, ag.constant(new Tensor('f32', [1, this.proprioSize], goal.proprio)));
+    const perSample = ag.add(ag.mean(ag.mul(dv, dv), 1), ag.scale(ag.mean(ag.mul(dp, dp), 1), obj.alpha)); // (S)
+    ag.backward(ag.sum(perSample));
+    return { cost: Float64Array.from(perSample.value.f32), grad: a.grad!.f32 };
   }
 }

@@ -6,3 +6,4 @@ export * from './planners.js';
 export * from './oracle.js';
 export * from './metrics.js';
 export * from './evaluator.js';
+export * from './gd.js';

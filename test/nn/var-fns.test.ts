@@ -67,3 +67,23 @@ describe('layers on Vars (varFns) equal layers on tensors (tensorFns)', () => {
     expect(last).toBeLessThan(first.item() * 0.95);
   });
 });
+
+describe('gradient-descent planning through the model', () => {
+  it('costAndGrad agrees with the planner objective, and GD lowers it', async () => {
+    const { objectiveCosts } = await import('../../src/plan/objective.js');
+    const { GdPlanner } = await import('../../src/plan/gd.js');
+    const m = tiny();
+    const r = new Rng(8);
+    const img = (): { image: Uint8Array; proprio: Float32Array } => ({ image: Uint8Array.from({ length: 16 * 16 * 3 }, () => r.int(256)), proprio: Float32Array.of(r.uniform(), r.uniform()) });
+    const z0 = m.encode(img());
+    const goal = m.encode(img());
+    const obj = { mode: 'last' as const, alpha: 1, base: 2 };
+    const acts = Float32Array.from({ length: 2 * 3 * 10 }, () => r.normal());
+    const { cost } = m.costAndGrad(z0, goal, acts, 2, 3, obj);
+    const ref = objectiveCosts(m.rollout(z0, acts, 2, 3, 'last'), goal, obj);
+    for (let i = 0; i < 2; i++) expect(Math.abs(cost[i] - ref[i])).toBeLessThan(1e-5 * Math.max(1, ref[i]));
+    const gd = new GdPlanner(m, { horizon: 3, steps: 25, lr: 0.5, noise: 0 }, obj);
+    const { lossPerStep } = gd.plan(z0, goal, new Rng(1));
+    expect(lossPerStep[lossPerStep.length - 1]).toBeLessThan(lossPerStep[0]);
+  });
+});
