@@ -1,6 +1,7 @@
 import type { Command } from './run.js';
 import { convertCommand } from './cmd-convert.js';
 import { inspectCommand } from './cmd-inspect.js';
+import { planCommand } from './cmd-plan.js';
 
 /** Every subcommand, in the order `quantwm --help` lists them. Each lives in its own file. */
-export const COMMANDS: Command[] = [inspectCommand, convertCommand];
+export const COMMANDS: Command[] = [planCommand, inspectCommand, convertCommand];

@@ -1,6 +1,7 @@
 import { sampleDatasetStartGoal, splitEpisodes } from '../env/dataset/load.js';
 import type { Dataset } from '../env/dataset/dataset.js';
 import { makeEnv } from '../env/registry.js';
+import { cos, sin } from '../env/trig.js';
 import type { Env, EnvName } from '../env/types.js';
 import type { CemSettings } from '../plan/cem.js';
 import type { EvalSettings, EvalTask } from '../plan/evaluator.js';
@@ -41,4 +42,13 @@ export function makeTask(name: EnvName, imageSize: number, norm: ActionNorm, dat
       return { start: g.start, goal: g.goal };
     },
   };
+}
+
+/**
+ * True-state features the oracle's cost compares (no velocities: goals carry random ones).
+ * Wall, PointMaze: position. PushT: agent and block position, block angle as 50·(cos, sin).
+ */
+export function oracleFeatures(name: EnvName): (state: Float64Array) => Float32Array {
+  if (name !== 'pusht') return (s) => Float32Array.of(s[0], s[1]);
+  return (s) => Float32Array.of(s[0], s[1], s[2], s[3], 50 * cos(s[4]), 50 * sin(s[4]));
 }

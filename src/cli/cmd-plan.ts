@@ -1,0 +1,137 @@
+import { encodeGif } from '../env/render/gif.js';
+import type { Env } from '../env/types.js';
+import { loadWorldModel } from '../nn/model-file.js';
+import type { WorldModel } from '../nn/world-model.js';
+import { nodePlatform } from '../platform/node.js';
+import { CemPlanner } from '../plan/planners.js';
+import { evaluate, type EvalResult } from '../plan/evaluator.js';
+import { GdPlanner, DEFAULT_GD } from '../plan/gd.js';
+import { replayPlan, type Planner } from '../plan/mpc.js';
+import { OracleModel } from '../plan/oracle.js';
+import type { ActionNorm, PlanningModel } from '../plan/types.js';
+import { defaultSettings, makeTask, oracleFeatures } from '../study/task.js';
+import { ValueError } from '../tensor/errors.js';
+import { parseArgs } from './args.js';
+import { applyThreads, envName, readDataset, required, writeJson } from './common.js';
+import { Progress } from './progress.js';
+import type { Command } from './run.js';
+
+const HELP = `quantwm plan: evaluate a world model by planning (DINO-WM's CEM/MPC protocol)
+
+Usage: quantwm plan --env wall|pointmaze|pusht --weights FILE [options]
+
+Options:
+  --weights FILE      model file (.qwm, float or quantized)
+  --oracle            plan with the true dynamics instead (the planner's ceiling); --weights
+                      (or --data) still supplies the action statistics
+  --planner P         mpc (default: CEM replanned every 5 steps), cem (open loop), gd
+  --episodes N        episodes (default 50); episode n uses seed S*n + 1
+  --seed S            base seed (default 99)
+  --max-iter N        MPC iterations (default: Wall/PointMaze 50, PushT 30)
+  --opt-steps N       CEM optimisation steps (default: 10, PushT 30)
+  --samples N --topk N --var-scale X --horizon N     CEM settings (300, 30, 1, 5)
+  --data DIR          dataset (PushT goals replay dataset actions)
+  --threads N         kernel threads (default QWM_THREADS or 1); results do not depend on it
+  --json OUT          write the metrics (snake_case keys) and the settings used
+  --gif DIR           write an animation of each episode's executed trajectory
+  -h, --help          this help
+
+Prints a table of the metrics; progress and ETA go to stderr. Exit 0 on success, 2 on bad input.
+`;
+
+export const planCommand: Command = {
+  name: 'plan',
+  summary: 'plan with a world model and report success (CEM/MPC, GD, oracle)',
+  help: HELP,
+  async run(argv) {
+    const { opts } = parseArgs('plan', argv, {
+      options: { env: 'string', weights: 'string', oracle: 'boolean', planner: 'string', episodes: 'number', seed: 'number', 'max-iter': 'number', 'opt-steps': 'number', samples: 'number', topk: 'number', 'var-scale': 'number', horizon: 'number', data: 'string', threads: 'number', json: 'string', gif: 'string' },
+      positionals: 0,
+    });
+    const name = envName(opts.env);
+    applyThreads(opts.threads as number | undefined);
+    const settings = defaultSettings(name);
+    const s = settings;
+    if (opts.episodes !== undefined) s.eval.episodes = opts.episodes as number;
+    if (opts.seed !== undefined) s.eval.seed = opts.seed as number;
+    if (opts['max-iter'] !== undefined) s.eval.mpc.maxIter = opts['max-iter'] as number;
+    if (opts['opt-steps'] !== undefined) s.cem.optSteps = opts['opt-steps'] as number;
+    if (opts.samples !== undefined) s.cem.samples = opts.samples as number;
+    if (opts.topk !== undefined) s.cem.topk = opts.topk as number;
+    if (opts['var-scale'] !== undefined) s.cem.varScale = opts['var-scale'] as number;
+    if (opts.horizon !== undefined) s.cem.horizon = opts.horizon as number;
+    const plannerKind = (opts.planner as string | undefined) ?? 'mpc';
+    if (!['mpc', 'cem', 'gd'].includes(plannerKind)) throw new ValueError('--planner', `must be mpc, cem or gd, got '${plannerKind}'`);
+    if (plannerKind === 'cem') s.eval.mpc.maxIter = 1;
+
+    const dataset = opts.data ? await readDataset(opts.data as string) : undefined;
+    let wm: WorldModel | null = null;
+    if (opts.weights) wm = loadWorldModel(await nodePlatform.readFile(opts.weights as string), { file: opts.weights as string }).model;
+    if (!wm && !opts.oracle) required(undefined, '--weights');
+    const norm: ActionNorm = wm
+      ? { mean: wm.stats.actionMean, std: wm.stats.actionStd }
+      : dataset
+        ? { mean: Float32Array.from(dataset.stats.action.mean), std: Float32Array.from(dataset.stats.action.std) }
+        : (() => {
+            throw new ValueError('--oracle', 'needs --weights or --data for the action statistics');
+          })();
+    const imageSize = wm ? wm.config.imageSize : 64;
+    const task = makeTask(name, imageSize, norm, dataset);
+    let model: PlanningModel;
+    if (opts.oracle) {
+      model = new OracleModel(task.env, makeTask(name, imageSize, norm, dataset).env, wm ? wm.actionDim : 10, norm, oracleFeatures(name));
+    } else model = wm!;
+    let planner: Planner;
+    if (plannerKind === 'gd') {
+      if (opts.oracle || !wm) throw new ValueError('--planner', 'gd needs a differentiable world model (--weights, no --oracle)');
+      planner = new GdPlanner(wm, { ...DEFAULT_GD, horizon: s.cem.horizon }, s.objective);
+    } else planner = new CemPlanner(model, s.cem, s.objective);
+
+    const bar = new Progress(`plan ${name}`, s.eval.episodes);
+    let wins = 0;
+    const gifs: { n: number; frames: Uint8Array[] }[] = [];
+    const t0 = Date.now();
+    const res = evaluate(task, model, planner, s.eval, (n, r) => {
+      if (r.success) wins++;
+      bar.update(n + 1, `success ${wins}/${n + 1}`);
+      if (opts.gif) gifs.push({ n, frames: trajectoryFrames(task.env, task.sampleEpisode(s.eval.seed * n + s.eval.offset), r.actions, model.actionDim, norm) });
+    });
+    bar.done(`success ${wins}/${s.eval.episodes}`);
+    const seconds = (Date.now() - t0) / 1000;
+    process.stdout.write(formatMetrics(res, seconds));
+    const out = { ...res, env: name, planner: plannerKind, oracle: !!opts.oracle, weights: opts.weights ?? null, settings: s, seconds };
+    if (opts.json) await nodePlatform.writeFile(opts.json as string, writeJson(out));
+    if (opts.gif) {
+      for (const g of gifs) {
+        const sz = task.env.imageSize;
+        await nodePlatform.writeFile(`${opts.gif as string}/episode-${String(g.n).padStart(3, '0')}.gif`, encodeGif(g.frames, sz, sz, 8));
+      }
+    }
+    return 0;
+  },
+};
+
+/** Rendered frames of an executed plan: start, every env step, with the goal image first. */
+function trajectoryFrames(env: Env, ep: { start: Float64Array; goal: Float64Array }, actions: Float32Array, A: number, norm: ActionNorm): Uint8Array[] {
+  const size = env.imageSize;
+  const frames = [env.render(ep.goal, size), env.render(ep.start, size)];
+  for (let o = A; o <= actions.length; o += A) frames.push(env.render(replayPlan(env, ep.start, actions.subarray(0, o), A, norm), size));
+  return frames;
+}
+
+export function formatMetrics(r: EvalResult, seconds: number): string {
+  const by = r.success_by_iter;
+  const rows: [string, string][] = [
+    ['success_rate', `${r.success_rate.toFixed(3)}  (95% CI ${r.success_ci[0].toFixed(3)}-${r.success_ci[1].toFixed(3)}, ${r.episodes.length} episodes)`],
+    ['success_by_iter', [1, 2, 5, 10, 20, 30, 50].filter((k) => k <= by.length).map((k) => `@${k}: ${by[k - 1].toFixed(2)}`).join('  ')],
+    ['mean_state_dist', r.mean_state_dist.toFixed(3)],
+    ['mean_visual_dist', r.mean_visual_dist.toExponential(3)],
+    ['mean_proprio_dist', r.mean_proprio_dist.toExponential(3)],
+    ['mean_div_visual_emb', r.mean_div_visual_emb.toExponential(3)],
+    ['mean_div_proprio_emb', r.mean_div_proprio_emb.toExponential(3)],
+    ['plan_loss first/last step', `${(r.plan_loss_by_step[0] ?? NaN).toExponential(3)} / ${(r.plan_loss_by_step[r.plan_loss_by_step.length - 1] ?? NaN).toExponential(3)}`],
+    ['seconds', seconds.toFixed(1)],
+  ];
+  const w = Math.max(...rows.map((x) => x[0].length));
+  return `${rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n')}\n`;
+}

@@ -1,0 +1,42 @@
+/**
+ * A progress line on stderr with rate and ETA: redrawn in place on a TTY, one line per 10% when
+ * piped (so logs stay readable). Never writes to stdout, which is reserved for results.
+ */
+export class Progress {
+  private readonly t0 = Date.now();
+  private lastPct = -1;
+  constructor(
+    private readonly label: string,
+    private readonly total: number,
+    private readonly out: NodeJS.WriteStream = process.stderr,
+  ) {}
+
+  update(done: number, note = ''): void {
+    const frac = this.total > 0 ? Math.min(1, done / this.total) : 1;
+    const el = (Date.now() - this.t0) / 1000;
+    const eta = done > 0 ? (el / done) * (this.total - done) : NaN;
+    const width = 24;
+    const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
+    const line = `${this.label} [${bar}] ${done}/${this.total} ${fmtTime(el)} elapsed, ETA ${Number.isFinite(eta) ? fmtTime(eta) : '?'}${note ? `  ${note}` : ''}`;
+    if (this.out.isTTY) this.out.write(`\r${line.slice(0, (this.out.columns ?? 120) - 1)}\x1b[K`);
+    else {
+      const pct = Math.floor(frac * 10);
+      if (pct !== this.lastPct || done === this.total) {
+        this.lastPct = pct;
+        this.out.write(`${line}\n`);
+      }
+    }
+  }
+
+  done(note = ''): void {
+    this.update(this.total, note);
+    if (this.out.isTTY) this.out.write('\n');
+  }
+}
+
+export function fmtTime(s: number): string {
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
