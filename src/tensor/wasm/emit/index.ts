@@ -38,4 +38,4 @@ export { EmitError, Local, constOf, VALTYPE_CODE } from './types.js';
 export type { Expr, Feature, Operand, ResultType, ValType } from './types.js';
 export { ModuleBuilder, FuncBuilder, call } from './module.js';
 export type { FuncRef, Label, MemoryImport } from './module.js';
-export { i32, i64, f32, f64, v128, i8x16, i16x8, i32x4, i64x2, f32x4, select, memory, typed, atomic } from './ops.js';
+export { i32, i64, f32, f64, v128, i8x16, i16x8, i32x4, i64x2, f32x4, f64x2, select, memory, typed, atomic } from './ops.js';

@@ -254,7 +254,7 @@ export const i32x4 = {
     extmul_low_i16x8_s: 0xbc, extmul_high_i16x8_s: 0xbd, extmul_low_i16x8_u: 0xbe, extmul_high_i16x8_u: 0xbf }, 'v128', 'v128', true),
   ...un('i32x4', { extadd_pairwise_i16x8_s: 0x7e, extadd_pairwise_i16x8_u: 0x7f, abs: 0xa0, neg: 0xa1,
     extend_low_i16x8_s: 0xa7, extend_high_i16x8_s: 0xa8, extend_low_i16x8_u: 0xa9, extend_high_i16x8_u: 0xaa,
-    trunc_sat_f32x4_s: 0xf8, trunc_sat_f32x4_u: 0xf9 }, 'v128', 'v128', true),
+    trunc_sat_f32x4_s: 0xf8, trunc_sat_f32x4_u: 0xf9, trunc_sat_f64x2_s_zero: 0xfc, trunc_sat_f64x2_u_zero: 0xfd }, 'v128', 'v128', true),
   ...un('i32x4', { all_true: 0xa3, bitmask: 0xa4 }, 'v128', 'i32', true),
   ...shifts('i32x4', { shl: 0xab, shr_s: 0xac, shr_u: 0xad }),
   /** Relaxed: a·b (i8 x i7 pairs -> i16 -> summed into i32 lanes) + c. Gate behind probe.ts. */
@@ -278,12 +278,22 @@ export const f32x4 = {
   ...bin('f32x4', { eq: 0x41, ne: 0x42, lt: 0x43, gt: 0x44, le: 0x45, ge: 0x46,
     add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7, min: 0xe8, max: 0xe9, pmin: 0xea, pmax: 0xeb }, 'v128', 'v128', true),
   ...un('f32x4', { ceil: 0x67, floor: 0x68, trunc: 0x69, nearest: 0x6a, abs: 0xe0, neg: 0xe1, sqrt: 0xe3,
-    convert_i32x4_s: 0xfa, convert_i32x4_u: 0xfb }, 'v128', 'v128', true),
+    convert_i32x4_s: 0xfa, convert_i32x4_u: 0xfb, demote_f64x2_zero: 0x5e }, 'v128', 'v128', true),
   /** Relaxed: a*b+c, fused or not (implementation-defined). Gate behind probe.ts. */
   relaxed_madd: ((a: Operand, b: Operand, c: Operand) =>
     node('f32x4.relaxed_madd', ['v128', 'v128', 'v128'], 'v128', [a, b, c], simd(0x105), 'f32x4.relaxed_madd', 'relaxed-simd')) as Tern,
   relaxed_nmadd: ((a: Operand, b: Operand, c: Operand) =>
     node('f32x4.relaxed_nmadd', ['v128', 'v128', 'v128'], 'v128', [a, b, c], simd(0x106), 'f32x4.relaxed_nmadd', 'relaxed-simd')) as Tern,
+};
+
+export const f64x2 = {
+  splat: splat('f64x2.splat', 0x14, 'f64'),
+  extract_lane: extract('f64x2.extract_lane', 0x21, 2, 'f64'),
+  replace_lane: replace('f64x2.replace_lane', 0x22, 2, 'f64'),
+  ...bin('f64x2', { eq: 0x47, ne: 0x48, lt: 0x49, gt: 0x4a, le: 0x4b, ge: 0x4c,
+    add: 0xf0, sub: 0xf1, mul: 0xf2, div: 0xf3, min: 0xf4, max: 0xf5, pmin: 0xf6, pmax: 0xf7 }, 'v128', 'v128', true),
+  ...un('f64x2', { ceil: 0x74, floor: 0x75, trunc: 0x7a, nearest: 0x94, abs: 0xec, neg: 0xed, sqrt: 0xef,
+    promote_low_f32x4: 0x5f, convert_low_i32x4_s: 0xfe, convert_low_i32x4_u: 0xff }, 'v128', 'v128', true),
 };
 
 /** select(a, b, cond): a if cond != 0 else b; a and b of one type (any value type). */

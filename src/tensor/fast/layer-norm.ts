@@ -1,0 +1,51 @@
+/**
+ * Fast LayerNorm over the last axis, the twin of ../ops/norm.ts `layerNorm`.
+ *
+ * Bound vs the reference: 0, bit-exact. The kernel (layer-norm-emit.ts) performs the
+ * reference's float64 operations in the reference's order (sequential sums j ascending,
+ * mean = s / D, two-pass variance, rstd = 1 / sqrt(var + eps), ((x - m)·rstd)·g + b rounded
+ * to float32 once); SIMD lanes hold different rows or different columns, never parts of
+ * one sum. Without SIMD128 the reference runs.
+ */
+import { Tensor } from '../tensor.js';
+import { checkLayerNorm, layerNorm as layerNormRef } from '../ops/norm.js';
+import { compileKernel } from '../wasm/compile.js';
+import { hasSimd128 } from '../wasm/probe.js';
+import { runTasks } from '../threads/pool.js';
+import { LAYER_NORM_EXPORT, LAYER_NORM_SPEC, emitLayerNorm } from './layer-norm-emit.js';
+import { copyIn, copyOutF32, splitRange, threadsFor, withHeap } from './stage.js';
+
+/** gamma / beta as float64, padded to a multiple of 4 (the kernel reads 4 at a time); absent -> 1 / -0. */
+function affine64(p: Tensor<'f32'> | null, D: number, absent: number): Float64Array {
+  const out = new Float64Array(Math.ceil(D / 4) * 4).fill(absent);
+  if (p) out.set(p.data as Float32Array);
+  return out;
+}
+
+/**
+ * LayerNorm over the last axis, as torch.nn.functional.layer_norm(x, (D,), gamma, beta, eps);
+ * bit-identical to ../ops layerNorm.
+ * @param x (..., D)
+ * @param gamma (D) scale, or null for 1
+ * @param beta (D) shift, or null for 0
+ * @param eps added to the biased variance
+ * @returns (..., D)
+ */
+export function layerNorm(x: Tensor<'f32'>, gamma: Tensor<'f32'> | null, beta: Tensor<'f32'> | null, eps = 1e-5): Tensor<'f32'> {
+  const D = checkLayerNorm('layerNorm', x, gamma, beta, eps);
+  const rows = x.size / D;
+  if (rows === 0 || !hasSimd128()) return layerNormRef(x, gamma, beta, eps);
+  const k = compileKernel(LAYER_NORM_SPEC, emitLayerNorm);
+  const g = affine64(gamma, D, 1);
+  const b = affine64(beta, D, -0);
+  const out = withHeap([x.size * 4, x.size * 4, g.byteLength, b.byteLength, 8], ([px, py, pg, pb, pe]) => {
+    copyIn(x.data as Float32Array, px);
+    copyIn(g, pg);
+    copyIn(b, pb);
+    copyIn(new Float64Array([eps]), pe);
+    const ranges = splitRange(rows, threadsFor(x.size * 4), 4);
+    runTasks(k, LAYER_NORM_EXPORT, ranges.map(([r0, r1]) => [px, py, D, r0, r1, pg, pb, pe]));
+    return copyOutF32(py, x.size);
+  });
+  return new Tensor('f32', x.shape, out);
+}
