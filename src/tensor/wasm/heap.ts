@@ -138,7 +138,7 @@ export class Heap {
   }
 
   /** Copy a typed array into a fresh allocation; returns the pointer. */
-  put(src: Float32Array | Int32Array | Int8Array | Uint8Array): number {
+  put(src: ArrayBufferView): number {
     const p = this.alloc(src.byteLength);
     this.u8().set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength), p);
     return p;

@@ -17,15 +17,23 @@ import type { Kernel } from '../compile.js';
 import { heap } from '../heap.js';
 import type { KernelSpec } from '../spec.js';
 import { runTasks, threadCount } from '../../threads/pool.js';
-import { GEMM_F32_EXPORT, emitGemmF32, gemmTile } from './gemm.js';
+import { GEMM_F32_EXPORT, emitGemmF32, gemmScratchBytes, gemmTile } from './gemm.js';
 import { packBInto, packedFloats } from './pack.js';
 
-/** The default f32 GEMM kernel: 4x8 register tile, k-blocks of 384, 64-row blocks, k unrolled 4x. */
+/**
+ * The default f32 GEMM kernel: 4x8 register tile over A packed per 64x384 block (variant
+ * 'packa': one A pointer in the inner loop), k-blocks of 384, no k unrolling. Chosen by a
+ * CPU-time sweep on the dev machine (docs/performance.md): 50-55 GFLOP/s on the model shapes
+ * (row pointers instead of packed A: 44-47; ku2/ku4: 30-33, V8 allocates the unrolled body
+ * worse; 5x8/6x8/4x16/8x4 tiles: 20-30, register spills: x64 has 16 xmm and V8 keeps one
+ * as scratch).
+ */
 export const GEMM_F32_SPEC: KernelSpec = {
   op: 'gemm',
   types: 'f32',
-  tile: { mr: 4, nr: 8, kc: 384, mc: 64, ku: 4 },
+  tile: { mr: 4, nr: 8, kc: 384, mc: 64, ku: 1 },
   isa: 'simd128',
+  variant: 'packa',
   overreadBytes: 0,
 };
 
@@ -140,7 +148,7 @@ function run(M: number, N: number, K: number, A: Float32Array, pb: number, bias:
   const { mr, nr } = gemmTile(k.spec);
   const h = heap();
   const tasks = splitOutput(M, N, mr, nr, threadCount());
-  const tileBytes = mr * nr * 4;
+  const tileBytes = Math.ceil(gemmScratchBytes(k.spec) / 64) * 64;
   const sharedA = A.buffer === h.buffer;
   const sharedC = C.buffer === h.buffer;
   const pa = sharedA ? A.byteOffset : h.alloc(M * K * 4);

@@ -1,7 +1,8 @@
 /**
- * Catalog entries of the f32 GEMM family (see ../catalog.ts). Two variants: the default
- * 4x8 tile, and a 3x16 tile with tiny k- and m-blocks that exercises every blocking path
- * (several k-blocks, partial row blocks, edge tiles) at test-sized shapes.
+ * Catalog entries of the f32 GEMM family (see ../catalog.ts): the default kernel (4x8 tile,
+ * packed A), and two small-block variants that exercise every blocking path (several
+ * k-blocks, partial row blocks, edge tiles, k unrolled with a remainder loop) at test-sized
+ * shapes: 3x16 with A read in place, 4x8 with packed A.
  */
 import { Rng } from '../../rng.js';
 import type { KernelEntry, KernelSpec } from '../spec.js';
@@ -92,4 +93,17 @@ function gemmF32Entry(spec: KernelSpec): KernelEntry<GemmF32Case> {
   };
 }
 
-export const F32_KERNELS: readonly KernelEntry<GemmF32Case>[] = [gemmF32Entry(GEMM_F32_SPEC), gemmF32Entry(GEMM_F32_SMALL_SPEC)];
+export const GEMM_F32_SMALL_PACKA_SPEC: KernelSpec = {
+  op: 'gemm',
+  types: 'f32',
+  tile: { mr: 4, nr: 8, kc: 8, mc: 8, ku: 1 },
+  isa: 'simd128',
+  variant: 'packa',
+  overreadBytes: 0,
+};
+
+export const F32_KERNELS: readonly KernelEntry<GemmF32Case>[] = [
+  gemmF32Entry(GEMM_F32_SPEC),
+  gemmF32Entry(GEMM_F32_SMALL_SPEC),
+  gemmF32Entry(GEMM_F32_SMALL_PACKA_SPEC),
+];

@@ -8,7 +8,7 @@
  * NR-column panel (KC·NR·4 bytes stay in L1), for each MR-row tile: the micro-kernel keeps
  * an MR x NR tile of f32x4 accumulators (vacc<r>x<cols>) in registers, broadcasts one A
  * value per row (v128.load32_splat) and multiplies it with NR/4 B vectors, k unrolled KU
- * times with static memarg offsets.
+ * times with static memarg offsets (KU = 1 is fastest under V8 11.3, see api.ts).
  *
  * Summation order (the contract the twin reproduces, making the kernel bit-exact with
  * ./ref.ts and with backend.ts gemmF32Ref): every C element is one lane of one accumulator,
@@ -43,22 +43,35 @@ export function gemmTile(spec: KernelSpec): GemmF32Tile {
   return t;
 }
 
-/** Exported entry: gemm(a, lda, b, k, c, ldc, bias, m0, m1, n0, n1, tmp); sizes in elements. */
+/**
+ * Exported entry: gemm(a, lda, b, k, c, ldc, bias, m0, m1, n0, n1, tmp); sizes in elements.
+ * `tmp` is per-task scratch of gemmScratchBytes(spec) bytes.
+ */
 export const GEMM_F32_EXPORT = 'gemm';
+
+/** Per-task scratch: the MR x NR edge tile, plus the packed A block (variant 'packa'). */
+export function gemmScratchBytes(spec: KernelSpec): number {
+  const { mr, nr, kc, mc } = gemmTile(spec);
+  return mr * nr * 4 + (spec.variant === 'packa' ? mc * kc * 4 : 0);
+}
 
 export function emitGemmF32(spec: KernelSpec, ctx: EmitContext): ModuleBuilder {
   const { mr: MR, nr: NR, kc: KC, mc: MC, ku: KU } = gemmTile(spec);
   const NV = NR / 4; // vectors per row
+  const PACK_A = spec.variant === 'packa';
+  if (spec.variant !== undefined && !PACK_A) throw new RangeError(`${kernelName(spec)}: unknown variant ${spec.variant}`);
   const m = new ModuleBuilder(kernelName(spec));
   m.importMemory(ctx.memory);
 
   // ---- micro-kernel: MR row pointers, packed panel pointer, kb, C tile (ldc in bytes), first, bias
   const microParams: Record<string, 'i32'> = {};
-  for (let r = 0; r < MR; r++) microParams[`pa${r}`] = 'i32';
+  if (PACK_A) microParams.pa = 'i32';
+  else for (let r = 0; r < MR; r++) microParams[`pa${r}`] = 'i32';
   Object.assign(microParams, { pb: 'i32', kb: 'i32', pc: 'i32', ldcb: 'i32', first: 'i32', pbias: 'i32' });
   const micro = m.func(`ukernel_${MR}x${NR}`, microParams, [], (f, p) => {
     const pa: Local[] = [];
-    for (let r = 0; r < MR; r++) pa.push(p[`pa${r}`]);
+    if (PACK_A) pa.push(p.pa);
+    else for (let r = 0; r < MR; r++) pa.push(p[`pa${r}`]);
     const acc: Local[][] = [];
     for (let r = 0; r < MR; r++) {
       acc.push([]);
@@ -88,12 +101,13 @@ export function emitGemmF32(spec: KernelSpec, ctx: EmitContext): ModuleBuilder {
     const step = (u: number) => {
       for (let v = 0; v < NV; v++) f.set(vb[v], v128.load(p.pb, (u * NV + v) * 16));
       for (let r = 0; r < MR; r++) {
-        f.set(va, v128.load32_splat(pa[r], u * 4));
+        f.set(va, PACK_A ? v128.load32_splat(pa[0], (u * MR + r) * 4) : v128.load32_splat(pa[r], u * 4));
         for (let v = 0; v < NV; v++) f.set(acc[r][v], f32x4.add(acc[r][v], f32x4.mul(va, vb[v])));
       }
     };
     const advance = (n: number) => {
-      for (let r = 0; r < MR; r++) f.set(pa[r], i32.add(pa[r], 4 * n));
+      if (PACK_A) f.set(pa[0], i32.add(pa[0], 4 * MR * n));
+      else for (let r = 0; r < MR; r++) f.set(pa[r], i32.add(pa[r], 4 * n));
       f.set(p.pb, i32.add(p.pb, NR * 4 * n));
     };
     // main loop: KU steps per iteration while at least KU remain
@@ -167,6 +181,12 @@ export function emitGemmF32(spec: KernelSpec, ctx: EmitContext): ModuleBuilder {
       const edge = f.local('i32', 'edge');
       const paR: Local[] = [];
       for (let r = 0; r < MR; r++) paR.push(f.local('i32', `pa_r${r}`));
+      const apack = f.local('i32', 'apack');
+      const pk = f.local('i32', 'pk');
+      const psrc = f.local('i32', 'psrc');
+      const pdst = f.local('i32', 'pdst');
+      const row = f.local('i32', 'row');
+      f.set(apack, i32.add(p.tmp, MR * NR * 4));
 
       f.set(ldab, i32.shl(p.lda, 2));
       f.set(ldcb, i32.shl(p.ldc, 2));
@@ -179,6 +199,23 @@ export function emitGemmF32(spec: KernelSpec, ctx: EmitContext): ModuleBuilder {
         f.for(mc0, p.m0, p.m1, MC, () => {
           f.set(mcEnd, i32.add(mc0, MC));
           f.if(i32.gt_s(mcEnd, p.m1), () => f.set(mcEnd, p.m1));
+          if (PACK_A) {
+            // A[mc0:mcEnd, kc0:kc0+kb] -> per MR-row tile, k-major, MR floats per k (rows past
+            // the edge repeat the last row; their results are dropped)
+            f.for(mm, mc0, mcEnd, MR, () => {
+              for (let r = 0; r < MR; r++) {
+                f.set(row, i32.add(mm, r));
+                f.if(i32.ge_s(row, mcEnd), () => f.set(row, i32.sub(mcEnd, 1)));
+                f.set(psrc, i32.add(p.a, i32.add(i32.mul(row, ldab), i32.shl(kc0, 2))));
+                f.set(pdst, i32.add(apack, i32.add(i32.mul(i32.sub(mm, mc0), i32.shl(kb, 2)), r * 4)));
+                f.for(pk, 0, kb, 1, () => {
+                  f.exec(f32.store(pdst, f32.load(psrc)));
+                  f.set(psrc, i32.add(psrc, 4));
+                  f.set(pdst, i32.add(pdst, MR * 4));
+                });
+              }
+            });
+          }
           f.for(n, p.n0, p.n1, NR, () => {
             f.set(nr, i32.sub(p.n1, n));
             f.if(i32.gt_s(nr, NR), () => f.set(nr, NR));
@@ -189,23 +226,25 @@ export function emitGemmF32(spec: KernelSpec, ctx: EmitContext): ModuleBuilder {
             f.for(mm, mc0, mcEnd, MR, () => {
               f.set(mr, i32.sub(mcEnd, mm));
               f.if(i32.gt_s(mr, MR), () => f.set(mr, MR));
-              f.set(pa0, i32.add(p.a, i32.add(i32.mul(mm, ldab), i32.shl(kc0, 2))));
+              if (PACK_A) f.set(pa0, i32.add(apack, i32.mul(i32.sub(mm, mc0), i32.shl(kb, 2))));
+              else f.set(pa0, i32.add(p.a, i32.add(i32.mul(mm, ldab), i32.shl(kc0, 2))));
               f.set(pc, i32.add(p.c, i32.add(i32.mul(mm, ldcb), i32.shl(n, 2))));
               // rows past the edge re-read row 0 of the tile (valid memory; results dropped)
               for (let r = 0; r < MR; r++) {
                 if (r === 0) f.set(paR[0], pa0);
-                else f.set(paR[r], select(i32.add(paR[r - 1], ldab), pa0, i32.lt_s(r, mr)));
+                else if (!PACK_A) f.set(paR[r], select(i32.add(paR[r - 1], ldab), pa0, i32.lt_s(r, mr)));
               }
+              const aArgs = PACK_A ? [paR[0]] : paR;
               f.set(edge, i32.or(i32.lt_s(mr, MR), i32.lt_s(nr, NR)));
               f.if(
                 edge,
                 () => {
                   f.if(i32.eqz(first), () => f.exec(call(copy, pc, ldcb, p.tmp, NR * 4, mr, nr)));
-                  f.exec(call(micro, ...paR, pbp, kb, p.tmp, NR * 4, first, pbias));
+                  f.exec(call(micro, ...aArgs, pbp, kb, p.tmp, NR * 4, first, pbias));
                   f.exec(call(copy, p.tmp, NR * 4, pc, ldcb, mr, nr));
                 },
                 () => {
-                  f.exec(call(micro, ...paR, pbp, kb, pc, ldcb, first, pbias));
+                  f.exec(call(micro, ...aArgs, pbp, kb, pc, ldcb, first, pbias));
                 },
               );
             });

@@ -23,8 +23,6 @@ export function packBInto(dst: Float32Array, at: number, B: Float32Array, N: num
         for (let c = 0; c < w; c++) dst[o + c] = B[(n0 + c) * K + k];
         for (let c = w; c < nr; c++) dst[o + c] = 0;
       }
-    } else if (w === nr) {
-      for (let k = 0; k < K; k++, o += nr) dst.set(B.subarray(k * N + n0, k * N + n0 + nr), o);
     } else {
       for (let k = 0; k < K; k++, o += nr) {
         for (let c = 0; c < w; c++) dst[o + c] = B[k * N + n0 + c];
