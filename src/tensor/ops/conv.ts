@@ -16,28 +16,28 @@ import { checkF32 } from './util.js';
 
 const fr = Math.fround;
 
-export type Pair = number | readonly [number, number];
+export type ConvPair = number | readonly [number, number];
 
 export interface Conv2dOptions {
   /** Default 1. */
-  stride?: Pair;
+  stride?: ConvPair;
   /** Symmetric zero padding per side, or torch's 'same' (stride 1 only) / 'valid'. Default 0. */
-  padding?: Pair | 'same' | 'valid';
+  padding?: ConvPair | 'same' | 'valid';
   /** Default 1. */
-  dilation?: Pair;
+  dilation?: ConvPair;
   /** Default 1. C and O must be divisible by it. */
   groups?: number;
 }
 
 export interface ConvTranspose2dOptions {
   /** Default 1. */
-  stride?: Pair;
+  stride?: ConvPair;
   /** Removed from each side of the full output. Default 0. */
-  padding?: Pair;
+  padding?: ConvPair;
   /** Extra rows/cols added at the bottom/right; must be < stride or < dilation. Default 0. */
-  outputPadding?: Pair;
+  outputPadding?: ConvPair;
   /** Default 1. */
-  dilation?: Pair;
+  dilation?: ConvPair;
   /** Default 1. */
   groups?: number;
 }
@@ -72,7 +72,7 @@ interface Geom {
   Wo: number;
 }
 
-function pair(op: string, what: string, v: Pair | undefined, dflt: number, min: number): [number, number] {
+function pair(op: string, what: string, v: ConvPair | undefined, dflt: number, min: number): [number, number] {
   const p: readonly number[] = v === undefined ? [dflt, dflt] : typeof v === 'number' ? [v, v] : v;
   if (p.length !== 2 || !p.every((e) => Number.isInteger(e) && e >= min)) {
     throw new ValueError(op, `${what} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`);

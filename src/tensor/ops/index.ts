@@ -14,4 +14,7 @@ export * from './gather.js';
 export * from './shape.js';
 export * from './loss.js';
 export * from './patch.js';
+export * from './conv.js';
+export * from './resize.js';
+export * from './image.js';
 export { broadcastShapes, normAxis } from './util.js';

@@ -11,7 +11,7 @@ import { Tensor } from '../tensor.js';
 import { axisTaps, type AxisTaps, type InterpMode } from './resize-weights.js';
 
 export type { AxisTaps, InterpMode } from './resize-weights.js';
-export { axisTaps, fma32 } from './resize-weights.js';
+export { axisTaps } from './resize-weights.js';
 
 const fr = Math.fround;
 
