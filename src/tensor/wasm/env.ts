@@ -9,6 +9,8 @@
  *                          is installed, see ../threads)
  * - QWM_DEBUG=2|3          2: log each kernel's name and spec when compiled; 3: also its
  *                          WAT-style listing
+ * - QWM_VALIDATE=1         re-run the TypeScript twin after every kernel call and throw on
+ *                          the first differing bit (slow; for debugging a platform)
  */
 interface EnvHost {
   process?: { env?: Record<string, string | undefined> };

@@ -5,7 +5,7 @@
  */
 import { autoInstallBackend } from './install.js';
 
-export { packB, gemmPacked, gemmF32Wasm, GEMM_F32_SPEC, setGemmF32Spec } from './f32/api.js';
+export { packB, gemmPacked, gemmF32Wasm, GEMM_F32_SPEC, setGemmF32Spec, setValidate } from './f32/api.js';
 export type { PackedF32 } from './f32/api.js';
 export { gemmF32Twin } from './f32/ref.js';
 export { useBackend, wasmBackend, autoInstallBackend, WASM_MIN_MACS } from './install.js';

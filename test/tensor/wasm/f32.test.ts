@@ -9,7 +9,8 @@ import { Rng } from '../../../src/tensor/rng.js';
 import { tensor } from '../../../src/tensor/tensor.js';
 import { backend, referenceBackend, setBackend } from '../../../src/tensor/backend.js';
 import { matmul, linear } from '../../../src/tensor/ops/index.js';
-import { gemmPacked, packB, gemmF32Wasm } from '../../../src/tensor/wasm/f32/api.js';
+import { gemmPacked, packB, gemmF32Wasm, setValidate, validateAgainstTwin, gemmF32Kernel } from '../../../src/tensor/wasm/f32/api.js';
+import { KernelError } from '../../../src/tensor/wasm/compile.js';
 import { gemmF32Twin } from '../../../src/tensor/wasm/f32/ref.js';
 import { useBackend, autoInstallBackend, wasmBackend } from '../../../src/tensor/wasm/install.js';
 import { heap } from '../../../src/tensor/wasm/heap.js';
@@ -125,5 +126,31 @@ describe('backend seam', () => {
     expect(backend()).toBe(wasmBackend);
     expect(() => useBackend('fast' as 'wasm')).toThrow(ValueError);
     if (process.env.QWM_BACKEND === undefined) expect(autoInstallBackend()).toBe('wasm');
+  });
+});
+
+describe('QWM_VALIDATE', () => {
+  it('validated calls pass on correct output; the check throws KernelError naming kernel and index on one flipped bit', () => {
+    setValidate(true);
+    try {
+      const rng = new Rng(11);
+      const [M, N, K] = [6, 10, 12];
+      const A = rand(rng, M * K);
+      const W = rand(rng, N * K);
+      const bias = rand(rng, N);
+      const p = packB(W, N, K, true);
+      const out = new Float32Array(M * N);
+      gemmPacked(A, p, bias, out); // validated inside: no throw
+      const k = gemmF32Kernel();
+      expect(() => validateAgainstTwin(k, M, N, K, A, p.ptr, bias, out)).not.toThrow();
+      const bad = out.slice();
+      const u = new Uint32Array(bad.buffer);
+      u[23] ^= 1; // one ulp at C[2,3]
+      expect(() => validateAgainstTwin(k, M, N, K, A, p.ptr, bias, bad)).toThrow(KernelError);
+      expect(() => validateAgainstTwin(k, M, N, K, A, p.ptr, bias, bad)).toThrow(/gemm_f32__.*C\[2,3\]/);
+      p.free();
+    } finally {
+      setValidate(null);
+    }
   });
 });

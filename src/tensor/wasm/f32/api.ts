@@ -12,7 +12,9 @@
  */
 import { ShapeError, ValueError, fmtShape } from '../../errors.js';
 import type { GemmF32 } from '../../backend.js';
-import { compileKernel } from '../compile.js';
+import { KernelError, compileKernel } from '../compile.js';
+import { envVar } from '../env.js';
+import { gemmF32Twin } from './ref.js';
 import type { Kernel } from '../compile.js';
 import { heap } from '../heap.js';
 import type { KernelSpec } from '../spec.js';
@@ -47,7 +49,8 @@ export function setGemmF32Spec(s: KernelSpec): KernelSpec {
   return prev;
 }
 
-function kernel(): Kernel {
+/** The compiled kernel of the current spec. */
+export function gemmF32Kernel(): Kernel {
   return compileKernel(spec, emitGemmF32);
 }
 
@@ -144,7 +147,7 @@ function run(M: number, N: number, K: number, A: Float32Array, pb: number, bias:
     for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) C[i * N + j] = bias ? bias[j] : 0;
     return;
   }
-  const k = kernel();
+  const k = gemmF32Kernel();
   const { mr, nr } = gemmTile(k.spec);
   const h = heap();
   const tasks = splitOutput(M, N, mr, nr, threadCount());
@@ -168,11 +171,45 @@ function run(M: number, N: number, K: number, A: Float32Array, pb: number, bias:
       tasks.map(([m0, m1, n0, n1], t) => [pa, K, pb, K, pc, N, pbias, m0, m1, n0, n1, ptmp + t * tileBytes]),
     );
     if (!sharedC) C.set(h.f32().subarray(pc >> 2, (pc >> 2) + M * N));
+    if (validating()) validateAgainstTwin(k, M, N, K, A, pb, bias, C);
   } finally {
     h.release(ptmp);
     if (pbias) h.release(pbias);
     if (!sharedC) h.release(pc);
     if (!sharedA) h.release(pa);
+  }
+}
+
+let validateFlag: boolean | null = null;
+
+/** QWM_VALIDATE=1 (or setValidate(true)): re-run the twin after every call and compare bits. */
+export function setValidate(on: boolean | null): void {
+  validateFlag = on;
+}
+
+function validating(): boolean {
+  if (validateFlag === null) validateFlag = envVar('QWM_VALIDATE') === '1';
+  return validateFlag;
+}
+
+/**
+ * Unpack B from its panels at heap offset `pb`, run the twin, throw KernelError at the first
+ * element of C whose bits differ. Used by QWM_VALIDATE; exported for tests.
+ */
+export function validateAgainstTwin(k: Kernel, M: number, N: number, K: number, A: Float32Array, pb: number, bias: Float32Array | null, C: Float32Array): void {
+  const nr = gemmTile(k.spec).nr;
+  const f = heap().f32();
+  const B = new Float32Array(K * N);
+  for (let n = 0; n < N; n++) {
+    const base = (pb >> 2) + Math.floor(n / nr) * K * nr + (n % nr);
+    for (let kk = 0; kk < K; kk++) B[kk * N + n] = f[base + kk * nr];
+  }
+  const R = new Float32Array(M * N);
+  gemmF32Twin(M, N, K, A, B, false, bias, R);
+  for (let i = 0; i < R.length; i++) {
+    if (!Object.is(R[i], C[i])) {
+      throw new KernelError(k.name, `QWM_VALIDATE: C[${Math.floor(i / N)},${i % N}] (M=${M} N=${N} K=${K}) kernel ${C[i]} != twin ${R[i]}`);
+    }
   }
 }
 
