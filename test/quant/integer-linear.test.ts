@@ -1,0 +1,124 @@
+/**
+ * Integer Linear vs the fake-quant reference. Budgets (see src/quant/integer-linear.ts):
+ *   W4A16 and the f32 fallback: 0 (bit for bit, reference backend: k-ascending f32 accumulation);
+ *   W8A8 (int8 GEMM) and W4A8 (int4 GEMM): INT_PATH(K) = (2 γ_K + 7u) Σ_k |x̂_k ŵ_k| + 2u (|y| + |b|),
+ *   the float32 reassociation of an exact integer dot and the placement of the scale products.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { fakeQuantActivation, installFakeQuant } from '../../src/quant/execute.js';
+import { IntegerLinear, installInteger } from '../../src/quant/integer-linear.js';
+import { rtn } from '../../src/quant/methods/rtn.js';
+import { gptq } from '../../src/quant/methods/gptq.js';
+import type { MethodResult } from '../../src/quant/plan.js';
+import { referenceBackend, setBackend } from '../../src/tensor/backend.js';
+import { Rng } from '../../src/tensor/rng.js';
+import { Tensor } from '../../src/tensor/tensor.js';
+import { U32, f32DotBudget } from './budgets.js';
+import { correlatedInputs, outlierInputs, target } from './toy.js';
+
+/** Sizes around the kernels' tiles (MR 4, NR 8, k-pairs), per STYLE item 4. */
+const dimAroundTile = (tile: number) => fc.constantFrom(1, tile - 1, tile, tile + 1, 2 * tile + 1);
+
+function intBudget(xq: Float32Array, wq: Float32Array, K: number, m: number, n: number, y: number, b: number): number {
+  let s = 0;
+  for (let k = 0; k < K; k++) s += Math.abs(xq[m * K + k] * wq[n * K + k]);
+  return (2 * f32DotBudget(K, 1) + 7 * U32) * s + 2 * U32 * (Math.abs(y) + Math.abs(b));
+}
+
+function compare(res: MethodResult, x: Tensor<'f32'>, counts: Record<string, number>): void {
+  const fq = installFakeQuant(res);
+  const it = installInteger(res);
+  for (const layer of res.plan.layers) {
+    const f = fq.get(layer.name)!;
+    const i = it.get(layer.name)!;
+    const yf = f.forward(x).f32;
+    const yi = i.forward(x).f32;
+    counts[i.kind] = (counts[i.kind] ?? 0) + 1;
+    const [M, K] = x.shape;
+    const N = layer.outFeatures;
+    if (i.kind === 'w4a16-int4-gemm' || i.kind === 'dequant-f32') {
+      expect(new Uint32Array(yi.buffer), `${i.kind} ${layer.name}`).toEqual(new Uint32Array(yf.buffer));
+    } else {
+      const xq = fakeQuantActivation(x, layer.act!).f32;
+      const wq = f.weightHat.f32;
+      for (let m = 0; m < M; m++) {
+        for (let n = 0; n < N; n++) {
+          const b = f.bias ? f.bias.f32[n] : 0;
+          const bud = intBudget(xq, wq, K, m, n, yf[m * N + n], b);
+          expect(Math.abs(yi[m * N + n] - yf[m * N + n]), `${i.kind} ${layer.name} (${m}, ${n}) M×N×K=${M}×${N}×${K}`).toBeLessThanOrEqual(bud);
+        }
+      }
+    }
+    i.free();
+  }
+}
+
+describe('integer Linear = fake-quant Linear (W4A16 bit for bit; W8A8, W4A8 within INT_PATH(K))', () => {
+  it('property over kernels, bit widths, granularities, per-tensor / per-token inputs, sizes around tiles', () => {
+    const prev = setBackend(referenceBackend());
+    const counts: Record<string, number> = {};
+    let runs = 0;
+    try {
+      fc.assert(
+        fc.property(
+          dimAroundTile(4),
+          dimAroundTile(8),
+          fc.constantFrom(2, 6, 16, 33),
+          fc.constantFrom(3, 4, 8),
+          fc.constantFrom(4, 8, 16),
+          fc.constantFrom('per-tensor', 'per-token'),
+          fc.constantFrom(-1, 2, 8),
+          fc.boolean(),
+          fc.integer(),
+          (M, N, K, wbits, abits, act, group, positiveTokens, seed) => {
+            runs++;
+            const rng = new Rng(seed);
+            const t = target(rng, 'lin', N, K, {}, rng.uniform() < 0.7);
+            const G = group === -1 || K % group !== 0 ? -1 : group;
+            const x = outlierInputs(rng, M, K, 1, 6);
+            if (positiveTokens) for (let i = 0; i < x.size; i++) x.f32[i] = Math.abs(x.f32[i]) + 0.5; // per-token z < 0: exact rows
+            const res = rtn([t], {
+              calib: new Map([['lin', x]]),
+              config: { encoder: { wbits, abits }, act: act as 'per-tensor' | 'per-token', groupSize: G, groupLayout: 'row-aligned' },
+            });
+            compare(res, x, counts);
+          },
+        ),
+        { numRuns: 250 },
+      );
+    } finally {
+      setBackend(prev);
+    }
+    expect(runs).toBeGreaterThan(0);
+    for (const k of ['w8a8-int8-gemm', 'w4a8-int4-gemm', 'w4a16-int4-gemm', 'dequant-f32']) expect(counts[k] ?? 0, k).toBeGreaterThan(0);
+  });
+
+  it('asymmetric unsigned weights (GPTQ codes) run on both kernels: W4 groups on int4, W8 per row on int8 (codes shifted by 128)', () => {
+    const prev = setBackend(referenceBackend());
+    try {
+      const rng = new Rng(12);
+      const t = target(rng, 'g', 12, 32);
+      const x = correlatedInputs(rng, 40, 32);
+      const counts: Record<string, number> = {};
+      for (const [wbits, G] of [[4, 8], [8, -1]] as const) {
+        const res = gptq([t], { calib: new Map([['g', x]]), config: { encoder: { wbits, abits: 8 }, groupSize: G, groupLayout: 'row-aligned' } });
+        compare(res, x, counts);
+      }
+      expect(counts).toEqual({ 'w4a8-int4-gemm': 1, 'w8a8-int8-gemm': 1 });
+    } finally {
+      setBackend(prev);
+    }
+  });
+
+  it("QuantWM's flat groups that straddle rows fall back to Ŵ in f32 (with the reason), still equal to fake-quant", () => {
+    const rng = new Rng(13);
+    const t = target(rng, 'p', 4, 10); // 40 elements, flat groups of 8 straddle rows of 10
+    const x = rng.normalTensor([5, 10]);
+    const res = rtn([t], { calib: new Map([['p', x]]), config: { encoder: { wbits: 4, abits: 8 }, groupSize: 8 } });
+    const i = new IntegerLinear(res.plan.layers[0], res.weights.get('p')!);
+    expect(i.kind).toBe('dequant-f32');
+    expect(i.reason).toMatch(/int8 kernel/);
+    expect(Array.from(i.forward(x).f32)).toEqual(Array.from(installFakeQuant(res).get('p')!.forward(x).f32));
+  });
+});
