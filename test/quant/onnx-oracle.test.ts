@@ -10,7 +10,12 @@ import { CONVENTIONS, chooseQParams, dequantize, groupMinMax, quantize, type QPa
 import { PER_TENSOR, groupLayout, rowGroups, type Granularity } from '../../src/quant/granularity.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { Tensor, tensor } from '../../src/tensor/tensor.js';
+import { integerPartI8Ref } from '../../src/tensor/wasm/int8/ref.js';
+import { fakeQuantizeMinMax } from '../../src/quant/affine.js';
+import { bitType } from '../../src/quant/bittype.js';
+import { linearF32 } from '../../src/quant/execute.js';
 import { oneNodeModel, rawBytes, type OnnxDType } from './onnx-model.js';
+import { U32, f32DotBudget } from './budgets.js';
 
 const fr = Math.fround;
 
@@ -197,6 +202,80 @@ describe('onnxruntime-web oracle (budget 0: bit for bit)', () => {
     }
     expect(runs).toBe(12);
     expect(ties).toBeGreaterThan(5000);
+  });
+});
+
+describe('onnxruntime-web oracle for the integer layouts', () => {
+  it('MatMulInteger (uint8 A with zero point, int8 B = Wᵀ with per-column zero points) = our exact integer part, bit for bit', async () => {
+    const rng = new Rng(31);
+    const [M, K, N] = [7, 37, 9];
+    const A = Uint8Array.from({ length: M * K }, () => rng.int(256));
+    const W = Int8Array.from({ length: N * K }, () => rng.int(256) - 128); // (N, K) Linear layout
+    const zA = 131;
+    const zW = Int8Array.from({ length: N }, () => rng.int(256) - 128);
+    const B = new Int8Array(K * N);
+    for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) B[k * N + n] = W[n * K + k];
+    const model = oneNodeModel({
+      node: { op: 'MatMulInteger', inputs: ['a', 'b', 'za', 'zb'], outputs: ['y'] },
+      inputs: [{ name: 'a', dtype: 'uint8', shape: [M, K] }],
+      outputs: [{ name: 'y', dtype: 'int32', shape: [M, N] }],
+      initializers: [
+        { name: 'b', dtype: 'int8', shape: [K, N], raw: rawBytes(B) },
+        { name: 'za', dtype: 'uint8', shape: [], raw: Uint8Array.of(zA) },
+        { name: 'zb', dtype: 'int8', shape: [N], raw: rawBytes(zW) },
+      ],
+      opset: 13,
+    });
+    const out = await run(model, { a: new ort.Tensor('uint8', A, [M, K]) });
+    const ours = integerPartI8Ref(
+      { data: A, M, K, scales: Float32Array.of(1), zeros: Int32Array.of(zA) },
+      { data: W, N, K, scales: new Float32Array(N).fill(1), zeros: Int32Array.from(zW) },
+    );
+    expectSameInts('MatMulInteger', ours, out.y.data as Int32Array);
+  });
+
+  it('MatMulNBits (4 bits, block 32, u4 codes + zero points) computes what our row-aligned W4 layout computes, within γ_K Σ|x||ŵ|', async () => {
+    const rng = new Rng(32);
+    const [M, K, N, G] = [5, 80, 6, 32]; // K = 2.5 blocks: the last block is short
+    const w = rng.normalTensor([N, K]);
+    const x = rng.normalTensor([M, K]);
+    const { xq: wHat, qparams, layout } = fakeQuantizeMinMax(w, rowGroups(G), { range: bitType(4, false), rule: 'awq-asym', convention: CONVENTIONS.onnx });
+    const codes = quantize(w, qparams, layout, bitType(4, false), CONVENTIONS.onnx).data as Uint8Array;
+    const nB = Math.ceil(K / G);
+    const B = new Uint8Array(N * nB * (G / 2)); // [N][n_blocks][G/2], low nibble = even k, short block zero-padded
+    const zp = new Uint8Array(N * Math.ceil(nB / 2)); // 4-bit zero points, low nibble = even block
+    for (let n = 0; n < N; n++) {
+      for (let b = 0; b < nB; b++) {
+        const z = qparams.zeroPoint[n * nB + b];
+        zp[n * Math.ceil(nB / 2) + (b >> 1)] |= (z & 0xf) << ((b & 1) * 4);
+        for (let j = 0; j < G && b * G + j < K; j++) {
+          const q = codes[n * K + b * G + j];
+          B[(n * nB + b) * (G / 2) + (j >> 1)] |= (q & 0xf) << ((j & 1) * 4);
+        }
+      }
+    }
+    const model = oneNodeModel({
+      node: { op: 'MatMulNBits', domain: 'com.microsoft', inputs: ['a', 'b', 's', 'z'], outputs: ['y'], attrs: { K: { i: K }, N: { i: N }, bits: { i: 4 }, block_size: { i: G } } },
+      inputs: [{ name: 'a', dtype: 'float', shape: [M, K] }],
+      outputs: [{ name: 'y', dtype: 'float', shape: [M, N] }],
+      initializers: [
+        { name: 'b', dtype: 'uint8', shape: [N, nB, G / 2], raw: B },
+        { name: 's', dtype: 'float', shape: [N * nB], raw: rawBytes(qparams.scale) },
+        { name: 'z', dtype: 'uint8', shape: [N * Math.ceil(nB / 2)], raw: zp },
+      ],
+      opset: 21,
+      extraOpsets: [{ domain: 'com.microsoft', version: 1 }],
+    });
+    const out = (await run(model, { a: new ort.Tensor('float32', x.f32, [M, K]) })).y.data as Float32Array;
+    const ours = linearF32(x, wHat, null).f32;
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += Math.abs(x.f32[m * K + k] * wHat.f32[n * K + k]);
+        // both sums within γ_K of the exact one; ORT may also round ŵ its own way (+2u per term)
+        expect(Math.abs(out[m * N + n] - ours[m * N + n])).toBeLessThanOrEqual((2 * f32DotBudget(K, 1) + 2 * U32) * s);
+      }
+    }
   });
 });
 
