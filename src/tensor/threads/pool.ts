@@ -87,6 +87,24 @@ export function threadCount(): number {
   return pool ? pool.active : 1;
 }
 
+let minParallelWork = 1 << 18;
+
+/**
+ * Threads to use for a call of `work` multiply-adds: 1 below the minimum (waking the pool
+ * costs ~20-50 us, about 2^18 MACs of kernel time), else threadCount().
+ */
+export function threadsFor(work: number): number {
+  return work < minParallelWork ? 1 : threadCount();
+}
+
+/** Set the minimum work for threading (tests set 0 to thread every call). Returns the old value. */
+export function setMinParallelWork(macs: number): number {
+  if (!(macs >= 0)) throw new ValueError('setMinParallelWork', `macs must be >= 0, got ${macs}`);
+  const prev = minParallelWork;
+  minParallelWork = macs;
+  return prev;
+}
+
 /** Stop the workers (they exit at once; kernels keep working single-threaded). */
 export function shutdownThreads(): void {
   shutdownPool();

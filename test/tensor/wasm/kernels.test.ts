@@ -7,14 +7,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { KERNELS, kernelName } from '../../../src/tensor/wasm/catalog.js';
 import type { KernelEntry, KernelOutput } from '../../../src/tensor/wasm/spec.js';
-import { setThreads, shutdownThreads } from '../../../src/tensor/threads/pool.js';
+import { setMinParallelWork, setThreads, shutdownThreads } from '../../../src/tensor/threads/pool.js';
 import { nodeWorkers } from '../../../src/platform/workers-node.js';
 import { AWKWARD, dimAroundTile, relation } from './arb.js';
 
+let prevMinWork = 0;
 beforeAll(() => {
   expect(setThreads(2, nodeWorkers)).toBe(2);
+  prevMinWork = setMinParallelWork(0); // thread every call, however small
 });
-afterAll(() => shutdownThreads());
+afterAll(() => {
+  setMinParallelWork(prevMinWork);
+  shutdownThreads();
+});
 
 function describeDims(e: KernelEntry<any>, dims: Record<string, number>): string {
   return Object.entries(dims)

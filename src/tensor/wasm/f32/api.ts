@@ -18,7 +18,7 @@ import { gemmF32Twin } from './ref.js';
 import type { Kernel } from '../compile.js';
 import { heap } from '../heap.js';
 import type { KernelSpec } from '../spec.js';
-import { runTasks, threadCount } from '../../threads/pool.js';
+import { runTasks, threadsFor } from '../../threads/pool.js';
 import { GEMM_F32_EXPORT, emitGemmF32, gemmScratchBytes, gemmTile } from './gemm.js';
 import { packBInto, packedFloats } from './pack.js';
 
@@ -150,7 +150,7 @@ function run(M: number, N: number, K: number, A: Float32Array, pb: number, bias:
   const k = gemmF32Kernel();
   const { mr, nr } = gemmTile(k.spec);
   const h = heap();
-  const tasks = splitOutput(M, N, mr, nr, threadCount());
+  const tasks = splitOutput(M, N, mr, nr, threadsFor(M * N * K));
   const tileBytes = Math.ceil(gemmScratchBytes(k.spec) / 64) * 64;
   const sharedA = A.buffer === h.buffer;
   const sharedC = C.buffer === h.buffer;
