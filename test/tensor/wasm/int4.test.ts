@@ -16,6 +16,7 @@ import { i4PanelBytes } from '../../../src/tensor/wasm/int4/layout.js';
 import { gemmW4A16, gemmW4A8, packI4, unpackI4 } from '../../../src/tensor/wasm/int4/gemm.js';
 import { GEMM_W4A16_SPEC, GEMM_W4A8_SPEC } from '../../../src/tensor/wasm/int4/emit.js';
 import { kernelName } from '../../../src/tensor/wasm/spec.js';
+import { heap } from '../../../src/tensor/wasm/heap.js';
 import { AWKWARD, aroundTile, expectBitExact, genActivations, genF32, genInt4Weights, type Fill } from './int-gen.js';
 
 
@@ -107,6 +108,31 @@ describe(`${W4A8} and ${W4A16} == twins (INT_GEMM_VS_REF = 0, bit-exact)`, () =>
       expect(runs).toBe(15);
     });
   }
+});
+
+describe('heap-resident output', () => {
+  it('out views on the kernel heap are written in place and equal the copied results', () => {
+    const rng = new Rng(9);
+    const w = genInt4Weights(rng, 9, 40, 16, false, 'random');
+    const a = genActivations(rng, 5, 40, { unsigned: false, perRow: true, zeroPoints: false, fill: 'random' });
+    const x = genF32(rng, 200);
+    const p = packI4(w);
+    const h = heap();
+    const ptr = h.alloc(45 * 4);
+    try {
+      const r8 = new Float32Array(45);
+      const r16 = new Float32Array(45);
+      gemmW4A8(a, p, null, r8);
+      gemmW4A16(5, x, p, null, r16);
+      gemmW4A8(a, p, null, new Float32Array(h.buffer, ptr, 45));
+      expectBitExact(W4A8, 'heap out', r8, new Float32Array(h.buffer, ptr, 45));
+      gemmW4A16(5, x, p, null, new Float32Array(h.buffer, ptr, 45));
+      expectBitExact(W4A16, 'heap out', r16, new Float32Array(h.buffer, ptr, 45));
+    } finally {
+      h.release(ptr);
+      p.free();
+    }
+  });
 });
 
 describe('4-bit panel layout', () => {

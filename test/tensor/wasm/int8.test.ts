@@ -14,7 +14,8 @@ import { gemmI8Ref, integerPartI8Ref, MAX_K_I8, type Int8Weights } from '../../.
 import { i8PanelBytes, packI8Host, unpackI8Host } from '../../../src/tensor/wasm/int8/layout.js';
 import { gemmI8, packI8, unpackI8 } from '../../../src/tensor/wasm/int8/gemm.js';
 import { kernelName } from '../../../src/tensor/wasm/spec.js';
-import { GEMM_I8_SPEC } from '../../../src/tensor/wasm/int8/emit.js';
+import { heap } from '../../../src/tensor/wasm/heap.js';
+import { GEMM_I8_SPEC, GEMM_I8_W8_SPEC } from '../../../src/tensor/wasm/int8/emit.js';
 import { AWKWARD, aroundTile, expectBitExact, genActivations, genF32, genInt8Weights, type Fill } from './int-gen.js';
 
 
@@ -26,6 +27,8 @@ beforeAll(() => {
 afterAll(() => shutdownThreads());
 
 const NAME = kernelName(GEMM_I8_SPEC);
+const NAME_W8 = kernelName(GEMM_I8_W8_SPEC);
+const SPECS = { 2: GEMM_I8_SPEC, 1: GEMM_I8_W8_SPEC } as const;
 
 interface Case {
   M: number;
@@ -39,6 +42,8 @@ interface Case {
   bias: boolean;
   fill: Fill;
   threads: number;
+  /** panel bytes per code: 2 (default kernel) or 1 (int8 panels) */
+  wb: 1 | 2;
 }
 
 function runCase(c: Case): void {
@@ -48,11 +53,11 @@ function runCase(c: Case): void {
   const bias = c.bias ? genF32(rng, c.N) : null;
   const ref = new Float32Array(c.M * c.N);
   gemmI8Ref(a, w, bias, ref);
-  const p = packI8(w);
+  const p = packI8(w, SPECS[c.wb]);
   try {
     const got = new Float32Array(c.M * c.N).fill(NaN);
     gemmI8(a, p, bias, got, { tasks: c.threads });
-    expectBitExact(NAME, `M×N×K=${c.M}×${c.N}×${c.K} MR×NR×KC=4×8×2 ${JSON.stringify({ ...c, M: undefined, N: undefined, K: undefined })}`, ref, got);
+    expectBitExact(kernelName(SPECS[c.wb]), `M×N×K=${c.M}×${c.N}×${c.K} MR×NR×KC=4×8×2 ${JSON.stringify({ ...c, M: undefined, N: undefined, K: undefined })}`, ref, got);
   } finally {
     p.free();
   }
@@ -67,9 +72,10 @@ const flags = {
   bias: fc.boolean(),
   fill: fc.constantFrom<Fill>('random', 'extreme'),
   threads: fc.constantFrom(1, 2, 3),
+  wb: fc.constantFrom<1 | 2>(1, 2),
 };
 
-describe(`${NAME} == gemmI8Ref (INT_GEMM_VS_REF = 0, bit-exact)`, () => {
+describe(`${NAME} and ${NAME_W8} == gemmI8Ref (INT_GEMM_VS_REF = 0, bit-exact)`, () => {
   it('M around mr=4, N around nr=8, K around the 16-code widening step (kc=2)', () => {
     let runs = 0;
     fc.assert(
@@ -108,12 +114,14 @@ describe(`${NAME} == gemmI8Ref (INT_GEMM_VS_REF = 0, bit-exact)`, () => {
       // |c| = K·255·255 per element: the largest magnitude this K allows
       expect(Math.abs(integerPartI8Ref(a, w)[0])).toBe(K * 255 * 255);
       const ref = new Float32Array(M * N);
-      const got = new Float32Array(M * N);
       gemmI8Ref(a, w, null, ref);
-      const p = packI8(w);
-      gemmI8(a, p, null, got);
-      p.free();
-      expectBitExact(NAME, `saturating unsigned=${unsigned}`, ref, got);
+      for (const spec of [GEMM_I8_SPEC, GEMM_I8_W8_SPEC]) {
+        const got = new Float32Array(M * N);
+        const p = packI8(w, spec);
+        gemmI8(a, p, null, got);
+        p.free();
+        expectBitExact(kernelName(spec), `saturating unsigned=${unsigned}`, ref, got);
+      }
     }
   });
 
@@ -130,16 +138,38 @@ describe(`${NAME} == gemmI8Ref (INT_GEMM_VS_REF = 0, bit-exact)`, () => {
   });
 });
 
+describe('heap-resident output', () => {
+  it('an out view on the kernel heap is written in place and equals the copied result', () => {
+    const rng = new Rng(9);
+    const a = genActivations(rng, 5, 33, { unsigned: true, perRow: false, zeroPoints: true, fill: 'random' });
+    const w = genInt8Weights(rng, 9, 33, false, 'random');
+    const p = packI8(w);
+    const ref = new Float32Array(45);
+    gemmI8(a, p, null, ref);
+    const h = heap();
+    const ptr = h.alloc(45 * 4);
+    try {
+      gemmI8(a, p, null, new Float32Array(h.buffer, ptr, 45));
+      expectBitExact(NAME, 'heap out', ref, new Float32Array(h.buffer, ptr, 45));
+    } finally {
+      h.release(ptr);
+      p.free();
+    }
+  });
+});
+
 describe('int8 panel layout', () => {
-  it('bytes = ceil(N/8)·ceil(K/2)·16', () => {
-    for (const [N, K] of [[1, 1], [8, 2], [9, 3], [1152, 384], [17, 1537]]) expect(i8PanelBytes(N, K)).toBe(Math.ceil(N / 8) * Math.ceil(K / 2) * 16);
+  it('bytes = ceil(N/8)·ceil(K/2)·16·wb', () => {
+    for (const wb of [1, 2] as const) {
+      for (const [N, K] of [[1, 1], [8, 2], [9, 3], [1152, 384], [17, 1537]]) expect(i8PanelBytes(N, K, wb)).toBe(Math.ceil(N / 8) * Math.ceil(K / 2) * 16 * wb);
+    }
   });
   it('pack/unpack round-trips the codes, scales and zero points (host and heap)', () => {
     fc.assert(
-      fc.property(fc.constantFrom(1, 7, 8, 9, 17), fc.constantFrom(1, 2, 3, 17), fc.boolean(), fc.nat(), (N, K, zW, seed) => {
-        const w = genInt8Weights(new Rng(seed), N, K, zW, 'random');
-        expect(Array.from(unpackI8Host(packI8Host(w)))).toEqual(Array.from(w.data));
-        const p = packI8(w);
+      fc.property(fc.constantFrom(1, 7, 8, 9, 17), fc.constantFrom(1, 2, 3, 17), fc.boolean(), fc.constantFrom<1 | 2>(1, 2), fc.nat(), (N, K, zW, wb, seed) => {
+        const w = genInt8Weights(new Rng(seed), N, K, zW, 'extreme');
+        expect(Array.from(unpackI8Host(packI8Host(w, wb)))).toEqual(Array.from(w.data));
+        const p = packI8(w, SPECS[wb]);
         const back = unpackI8(p);
         p.free();
         expect(Array.from(back.data)).toEqual(Array.from(w.data));

@@ -117,7 +117,7 @@ function checkPacked(where: string, w: PackedI4): void {
  * @param x (M, K) float32
  * @param w packed (N, K) 4-bit weights
  * @param bias (N) or null
- * @param out (M, N) float32, overwritten
+ * @param out (M, N) float32, overwritten (written in place when it is a view on the kernel heap)
  */
 export function gemmW4A16(M: number, x: Float32Array, w: PackedI4, bias: Float32Array | null, out: Float32Array, opts: GemmOptions = {}): void {
   const where = 'gemmW4A16';
@@ -133,9 +133,12 @@ export function gemmW4A16(M: number, x: Float32Array, w: PackedI4, bias: Float32
   const T = Math.ceil(M / 4);
   const parts = splitParts(opts.tasks);
   const scratchBytes = (w.nG * w.G + 4) * 32;
-  const { off, total } = carve({ X: M * K * 4, bias: bias ? P * I4_NR * 4 : 0, C: M * N * 4, scratch: scratchBytes * parts });
+  // an `out` that is already a view on the kernel heap is written in place (no copy)
+  const direct = out.buffer === heap().buffer;
+  const { off, total } = carve({ X: M * K * 4, bias: bias ? P * I4_NR * 4 : 0, C: direct ? 0 : M * N * 4, scratch: scratchBytes * parts });
   const h = heap();
   const base = h.alloc(total);
+  const cPtr = direct ? out.byteOffset : base + off.C;
   try {
     const k = compileKernel(w4a16Spec, emitGemmW4A16);
     new Float32Array(h.buffer, base + off.X, M * K).set(x);
@@ -144,9 +147,9 @@ export function gemmW4A16(M: number, x: Float32Array, w: PackedI4, bias: Float32
       b.fill(0);
       b.set(bias);
     }
-    const args = [base + off.X, K, 0, T, w.ptr, 0, P, base + off.C, N * 4, M, N, bias ? base + off.bias : 0, w.nG, w.G, w.CH, base + off.scratch];
+    const args = [base + off.X, K, 0, T, w.ptr, 0, P, cPtr, N * 4, M, N, bias ? base + off.bias : 0, w.nG, w.G, w.CH, base + off.scratch];
     runSplit({ kernel: k, fn: 'gemm', args, tiles: [2, 3, T], panels: [5, 6, P], scratch: { arg: 15, base: base + off.scratch, bytes: scratchBytes } }, parts);
-    out.set(new Float32Array(h.buffer, base + off.C, M * N));
+    if (!direct) out.set(new Float32Array(h.buffer, cPtr, M * N));
   } finally {
     h.release(base);
   }
@@ -158,7 +161,7 @@ export function gemmW4A16(M: number, x: Float32Array, w: PackedI4, bias: Float32
  * @param a (M, K) quantized activations (int8 or uint8, per tensor or per row)
  * @param w packed (N, K) 4-bit weights
  * @param bias (N) or null
- * @param out (M, N) float32, overwritten
+ * @param out (M, N) float32, overwritten (written in place when it is a view on the kernel heap)
  */
 export function gemmW4A8(a: QuantizedActivations, w: PackedI4, bias: Float32Array | null, out: Float32Array, opts: GemmOptions = {}): void {
   const where = 'gemmW4A8';
@@ -175,9 +178,12 @@ export function gemmW4A8(a: QuantizedActivations, w: PackedI4, bias: Float32Arra
   const KP = (nG * Gp) / 2;
   const T = Math.ceil(M / 4);
   const parts = splitParts(opts.tasks);
-  const { off, total } = carve({ A: M * K, zA: M * 4, sA: M * 4, A16: a16Bytes(M, KP), bias: bias ? P * I4_NR * 4 : 0, C: M * N * 4 });
+  // an `out` that is already a view on the kernel heap is written in place (no copy)
+  const direct = out.buffer === heap().buffer;
+  const { off, total } = carve({ A: M * K, zA: M * 4, sA: M * 4, A16: a16Bytes(M, KP), bias: bias ? P * I4_NR * 4 : 0, C: direct ? 0 : M * N * 4 });
   const h = heap();
   const base = h.alloc(total);
+  const cPtr = direct ? out.byteOffset : base + off.C;
   try {
     const k = compileKernel(w4a8Spec, emitGemmW4A8);
     const u8 = h.u8();
@@ -190,12 +196,11 @@ export function gemmW4A8(a: QuantizedActivations, w: PackedI4, bias: Float32Arra
       b.fill(0);
       b.set(bias);
     }
-    u8.fill(0, base + off.A16, base + off.A16 + a16Bytes(M, KP));
     const widen = k.exports.widen as (...x: number[]) => void;
     widen(base + off.A, M, K, base + off.zA, a.data instanceof Int8Array ? 1 : 0, w.G, Gp, base + off.A16, KP, 0);
-    const args = [base + off.A16, KP, 0, T, w.ptr, 0, P, base + off.C, N * 4, M, N, base + off.sA, bias ? base + off.bias : 0, nG, CH];
+    const args = [base + off.A16, KP, 0, T, w.ptr, 0, P, cPtr, N * 4, M, N, base + off.sA, bias ? base + off.bias : 0, nG, CH];
     runSplit({ kernel: k, fn: 'gemm', args, tiles: [2, 3, T], panels: [5, 6, P] }, parts);
-    out.set(new Float32Array(h.buffer, base + off.C, M * N));
+    if (!direct) out.set(new Float32Array(h.buffer, cPtr, M * N));
   } finally {
     h.release(base);
   }

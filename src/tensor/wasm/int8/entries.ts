@@ -4,8 +4,8 @@
  * points on both sides, bias, and saturating codes.
  */
 import { Rng } from '../../rng.js';
-import type { KernelEntry } from '../spec.js';
-import { GEMM_I8_SPEC, emitGemmI8 } from './emit.js';
+import type { KernelEntry, KernelSpec } from '../spec.js';
+import { GEMM_I8_SPEC, GEMM_I8_W8_SPEC, emitGemmI8 } from './emit.js';
 import { gemmI8, packI8 } from './gemm.js';
 import { gemmI8Ref, type Int8Weights, type QuantizedActivations } from './ref.js';
 
@@ -49,29 +49,32 @@ export function makeI8Case(d: Readonly<Record<string, number>>, seed: number): G
   return { a, w, bias };
 }
 
-export const GEMM_I8_ENTRY: KernelEntry<GemmI8Case> = {
-  spec: GEMM_I8_SPEC,
-  emit: emitGemmI8,
-  ref: (c) => {
-    const out = new Float32Array(c.a.M * c.w.N);
-    gemmI8Ref(c.a, c.w, c.bias, out);
-    return out;
-  },
-  run: (c) => {
-    const p = packI8(c.w);
-    try {
-      const out = new Float32Array(c.a.M * c.w.N).fill(Number.NaN);
-      gemmI8(c.a, p, c.bias, out);
+function gemmI8Entry(spec: KernelSpec): KernelEntry<GemmI8Case> {
+  return {
+    spec,
+    emit: emitGemmI8,
+    ref: (c) => {
+      const out = new Float32Array(c.a.M * c.w.N);
+      gemmI8Ref(c.a, c.w, c.bias, out);
       return out;
-    } finally {
-      p.free();
-    }
-  },
-  // K's tile is the widening step (16 codes per SIMD step), kc = 2 inside the dot
-  dims: { M: 4, N: 8, K: 16 },
-  make: makeI8Case,
-  tolerance: () => 0,
-  budget: 'INT_GEMM_VS_REF = 0: exact i32 dots, then the twin\'s float32 epilogue ops in its order (s = sA·sW; f32(c)·s; + bias)',
-};
+    },
+    run: (c) => {
+      const p = packI8(c.w, spec);
+      try {
+        const out = new Float32Array(c.a.M * c.w.N).fill(Number.NaN);
+        gemmI8(c.a, p, c.bias, out);
+        return out;
+      } finally {
+        p.free();
+      }
+    },
+    // K's tile is the widening step (16 codes per SIMD step), kc = 2 inside the dot
+    dims: { M: 4, N: 8, K: 16 },
+    make: makeI8Case,
+    tolerance: () => 0,
+    budget: 'INT_GEMM_VS_REF = 0: exact i32 dots, then the twin\'s float32 epilogue ops in its order (s = sA·sW; f32(c)·s; + bias)',
+  };
+}
 
-export const I8_KERNELS: readonly KernelEntry<GemmI8Case>[] = [GEMM_I8_ENTRY];
+/** int16 panels (the default kernel) and int8 panels. */
+export const I8_KERNELS: readonly KernelEntry<GemmI8Case>[] = [gemmI8Entry(GEMM_I8_SPEC), gemmI8Entry(GEMM_I8_W8_SPEC)];

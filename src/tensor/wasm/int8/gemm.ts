@@ -13,13 +13,15 @@ import type { KernelSpec } from '../spec.js';
 import { heap } from '../heap.js';
 import { hasSimd128 } from '../probe.js';
 import { runSplit, splitParts, type SplitCall } from './split.js';
-import { GEMM_I8_SPEC, emitGemmI8 } from './emit.js';
+import { GEMM_I8_SPEC, emitGemmI8, specPanelBytes } from './emit.js';
 import { I8_MR, I8_NR, a16Bytes, packI8Host, unpackI8Host, type HostPackedI8, type I8PanelDims } from './layout.js';
 import { checkActivations, checkBiasOut, gemmI8Ref, type Int8Weights, type QuantizedActivations } from './ref.js';
 
 /** Packed int8 weights resident in the kernel heap (or on the host when SIMD is absent). */
 export interface PackedI8 extends I8PanelDims {
   readonly kind: 'i8';
+  /** The kernel these panels were packed for (its tile.wb fixes the panel layout). */
+  readonly spec: KernelSpec;
   readonly symmetric: boolean;
   /** Heap pointers (0 when running on the TypeScript fallback). */
   readonly ptr: { readonly panels: number; readonly scales: number; readonly zeros: number };
@@ -45,7 +47,7 @@ export function carve(sizes: Record<string, number>): { total: number; off: Reco
 
 let i8Spec: KernelSpec = GEMM_I8_SPEC;
 
-/** Select the int8 kernel variant (benches, tests); returns the previous spec. */
+/** Select the int8 kernel variant for later packI8 calls (benches, tests); returns the previous spec. */
 export function setI8Spec(s: KernelSpec): KernelSpec {
   const prev = i8Spec;
   i8Spec = s;
@@ -56,20 +58,25 @@ export function useWasm(): boolean {
   return hasSimd128();
 }
 
-/** Pack (N, K) int8 weights once: panels + padded scales/zero points, copied into the heap. */
-export function packI8(w: Int8Weights): PackedI8 {
-  const host = packI8Host(w);
-  const dims: I8PanelDims = { N: host.N, K: host.K, KP: host.KP, P: host.P };
+/**
+ * Pack (N, K) int8 weights once: panels + padded scales/zero points, copied into the heap.
+ * `spec` (default: the current int8 kernel, int16 panels) fixes the panel layout; gemmI8 then
+ * runs that kernel.
+ */
+export function packI8(w: Int8Weights, spec: KernelSpec = i8Spec): PackedI8 {
+  const host = packI8Host(w, specPanelBytes(spec));
+  const dims: I8PanelDims = { N: host.N, K: host.K, KP: host.KP, P: host.P, wb: host.wb };
   if (!useWasm()) {
-    return { kind: 'i8', ...dims, symmetric: w.zeros === null, ptr: RELEASED, host, freed: false, free() {} };
+    return { kind: 'i8', ...dims, spec, symmetric: w.zeros === null, ptr: RELEASED, host, freed: false, free() {} };
   }
   const h = heap();
-  const ptr = { panels: h.put(host.panels), scales: h.put(host.scales), zeros: host.zeros ? h.put(host.zeros) : 0 };
+  const ptr = { panels: h.put(new Uint8Array(host.panels.buffer, host.panels.byteOffset, host.panels.byteLength)), scales: h.put(host.scales), zeros: host.zeros ? h.put(host.zeros) : 0 };
   const ptrs = [ptr.panels, ptr.scales, ...(ptr.zeros ? [ptr.zeros] : [])];
   let live = true;
   const packed: PackedI8 = {
     kind: 'i8',
     ...dims,
+    spec,
     symmetric: w.zeros === null,
     get ptr() {
       return live ? ptr : RELEASED;
@@ -100,10 +107,10 @@ export function unpackI8(p: PackedI8): Int8Weights {
   }
   if (p.freed) throw new ValueError('unpackI8', 'packed weights were freed');
   const h = heap();
-  const bytes = p.P * p.KP * 16;
+  const codes = p.P * p.KP * 16;
   const host: HostPackedI8 = {
-    N: p.N, K: p.K, KP: p.KP, P: p.P,
-    panels: new Int8Array(h.buffer, p.ptr.panels, bytes).slice(),
+    N: p.N, K: p.K, KP: p.KP, P: p.P, wb: p.wb,
+    panels: p.wb === 1 ? new Int8Array(h.buffer, p.ptr.panels, codes).slice() : new Int16Array(h.buffer, p.ptr.panels, codes).slice(),
     scales: new Float32Array(h.buffer, p.ptr.scales, p.P * I8_NR).slice(),
     zeros: p.ptr.zeros ? new Int32Array(h.buffer, p.ptr.zeros, p.P * I8_NR).slice() : null,
     rowSums: new Int32Array(0),
@@ -138,7 +145,8 @@ export interface GemmOptions {
  * @param a (M, K) quantized activations (int8 or uint8, per tensor or per row)
  * @param w packed (N, K) int8 weights from packI8
  * @param bias (N) or null
- * @param out (M, N) float32, overwritten
+ * @param out (M, N) float32, overwritten; a view on the kernel heap (heap().f32() subarray of an
+ *   allocation) is written in place, anything else receives a copy
  */
 export function gemmI8(a: QuantizedActivations, w: PackedI8, bias: Float32Array | null, out: Float32Array, opts: GemmOptions = {}): void {
   const where = 'gemmI8';
@@ -153,7 +161,10 @@ export function gemmI8(a: QuantizedActivations, w: PackedI8, bias: Float32Array 
   const { M, K } = a;
   const { N, KP, P } = w;
   const T = Math.ceil(M / I8_MR);
-  const hasZW = !w.symmetric;
+  // zW correction Σ(A − zA)·zW: only for int8 panels (int16 panels carry W − zW)
+  const hasZW = !w.symmetric && w.wb === 1;
+  // an `out` that is already a view on the kernel heap is written in place (no copy)
+  const direct = out.buffer === heap().buffer;
   const { off, total } = carve({
     A: M * K,
     zA: M * 4,
@@ -161,12 +172,13 @@ export function gemmI8(a: QuantizedActivations, w: PackedI8, bias: Float32Array 
     rs: hasZW ? M * 4 : 0,
     A16: a16Bytes(M, KP),
     bias: bias ? P * I8_NR * 4 : 0,
-    C: M * N * 4,
+    C: direct ? 0 : M * N * 4,
   });
   const h = heap();
   const base = h.alloc(total);
+  const cPtr = direct ? out.byteOffset : base + off.C;
   try {
-    const k = compileKernel(i8Spec, emitGemmI8);
+    const k = compileKernel(w.spec, emitGemmI8);
     const u8 = h.u8();
     u8.set(new Uint8Array(a.data.buffer, a.data.byteOffset, M * K), base + off.A);
     const { sA, zA } = expandRowParams(a);
@@ -177,17 +189,16 @@ export function gemmI8(a: QuantizedActivations, w: PackedI8, bias: Float32Array 
       b.fill(0);
       b.set(bias);
     }
-    u8.fill(0, base + off.A16, base + off.A16 + a16Bytes(M, KP));
     const widen = k.exports.widen as (...x: number[]) => void;
     widen(base + off.A, M, K, base + off.zA, a.data instanceof Int8Array ? 1 : 0, K, 2 * KP, base + off.A16, KP, hasZW ? base + off.rs : 0);
     const args = [
-      base + off.A16, KP, 0, T, w.ptr.panels, 0, P, base + off.C, N * 4, M, N,
+      base + off.A16, KP, 0, T, w.ptr.panels, 0, P, cPtr, N * 4, M, N,
       base + off.sA, hasZW ? base + off.rs : 0, w.ptr.scales, w.ptr.zeros, bias ? base + off.bias : 0,
     ];
     // split: arg 2/3 = tiles [t0,t1), arg 5/6 = panels [p0,p1)
     const call: SplitCall = { kernel: k, fn: 'gemm', args, tiles: [2, 3, T], panels: [5, 6, P] };
     runSplit(call, splitParts(opts.tasks));
-    out.set(new Float32Array(h.buffer, base + off.C, M * N));
+    if (!direct) out.set(new Float32Array(h.buffer, cPtr, M * N));
   } finally {
     h.release(base);
   }

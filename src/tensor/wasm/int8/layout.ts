@@ -7,14 +7,18 @@
  * ## Weight panels (packed once, at load)
  *
  *   N columns (output channels) -> P = ceil(N/8) panels of NR = 8 columns; K -> KP = ceil(K/2)
- *   k-pairs. Panel p is KP·16 bytes; the 16 bytes of k-pair j are
+ *   k-pairs. Panel p is KP·16·wb bytes, wb = bytes per weight code (spec tile `wb`, 1 or 2).
+ *   Element e = 2c + t of k-pair j (c = 0..7 column, t = 0..1) is
  *
- *     byte 2c + t = W[8p + c, 2j + t]    c = 0..7 column, t = 0..1 (0 past N or K)
+ *     wb = 1 (int8):  W[8p + c, 2j + t]                   (0 past N or K)
+ *     wb = 2 (int16): W[8p + c, 2j + t] − zW[8p + c]      (zero point folded in, exact: ∈ [−255, 255])
  *
- *   i.e. [c0k0 c0k1 c1k0 c1k1 … c7k0 c7k1] as int8. The kernel loads the 16 bytes once and
- *   sign-extends them to two i16x8 vectors (columns 0-3 and 4-7, k-pairs interleaved), so one
+ *   i.e. [c0k0 c0k1 c1k0 c1k1 … c7k0 c7k1]. The wb = 1 kernel loads the 16 bytes once and
+ *   sign-extends them to two i16x8 vectors (columns 0-3 and 4-7, k-pairs interleaved); the
+ *   wb = 2 kernel loads the two vectors directly (twice the bytes, no extends: the faster one
+ *   on x86, where the extends compete with the dots for the vector ports). Either way one
  *   `i32x4.dot_i16x8_s` against a broadcast activation pair gives 4 columns × 2 k.
- *   Epilogue arrays are padded to P·8: scales f32, zero points i32 (when W has them).
+ *   Epilogue arrays are padded to P·8: scales f32, zero points i32 (wb = 1 only, when W has them).
  *
  * ## Widened activations (per call)
  *
@@ -35,8 +39,8 @@ import { type Int8Weights, checkInt8Weights, rowSumsI8 } from './ref.js';
 export const I8_MR = 4;
 export const I8_NR = 8;
 
-/** Bytes of one k-pair of one weight panel. */
-export const I8_PANEL_PAIR_BYTES = I8_NR * 2;
+/** Bytes per weight code in the panels: 1 (int8 panels) or 2 (int16 panels, zW folded in). */
+export type PanelBytes = 1 | 2;
 
 export interface I8PanelDims {
   readonly N: number;
@@ -45,40 +49,46 @@ export interface I8PanelDims {
   readonly KP: number;
   /** panels = ceil(N/8) */
   readonly P: number;
+  readonly wb: PanelBytes;
 }
 
-export function i8PanelDims(N: number, K: number): I8PanelDims {
-  return { N, K, KP: Math.ceil(K / 2), P: Math.ceil(N / I8_NR) };
+export function i8PanelDims(N: number, K: number, wb: PanelBytes): I8PanelDims {
+  return { N, K, KP: Math.ceil(K / 2), P: Math.ceil(N / I8_NR), wb };
 }
 
-/** Panel bytes: P·KP·16 (the formula pinned by a unit test). */
-export function i8PanelBytes(N: number, K: number): number {
-  const d = i8PanelDims(N, K);
-  return d.P * d.KP * I8_PANEL_PAIR_BYTES;
+/** Bytes of one k-pair of one panel: 8 columns × 2 k × wb. */
+export function pairBytes(wb: PanelBytes): number {
+  return I8_NR * 2 * wb;
+}
+
+/** Panel bytes: P·KP·16·wb (the formula pinned by a unit test). */
+export function i8PanelBytes(N: number, K: number, wb: PanelBytes): number {
+  const d = i8PanelDims(N, K, wb);
+  return d.P * d.KP * pairBytes(wb);
 }
 
 /** Host-side packed int8 weights: panels plus padded epilogue arrays. */
 export interface HostPackedI8 extends I8PanelDims {
-  readonly panels: Int8Array;
+  readonly panels: Int8Array | Int16Array;
   /** (P·8) f32 scales, 0 past N */
   readonly scales: Float32Array;
-  /** (P·8) i32 zero points, 0 past N; null for symmetric weights */
+  /** (P·8) i32 zero points, 0 past N; null for symmetric weights (folded into wb = 2 panels) */
   readonly zeros: Int32Array | null;
   /** (N) Σ_k W[n,k]: not used by the kernel (zA is folded into A16) but kept for callers. */
   readonly rowSums: Int32Array;
 }
 
-/** Pack (N, K) int8 weights into 8-column k-pair panels. */
-export function packI8Host(w: Int8Weights): HostPackedI8 {
+/** Pack (N, K) int8 weights into 8-column k-pair panels of `wb` bytes per code. */
+export function packI8Host(w: Int8Weights, wb: PanelBytes): HostPackedI8 {
   checkInt8Weights('packI8', w);
-  const d = i8PanelDims(w.N, w.K);
+  const d = i8PanelDims(w.N, w.K, wb);
   const { N, K, KP, P } = d;
-  const panels = new Int8Array(P * KP * I8_PANEL_PAIR_BYTES);
+  const E = I8_NR * 2; // elements per k-pair
+  const panels = wb === 1 ? new Int8Array(P * KP * E) : new Int16Array(P * KP * E);
   for (let n = 0; n < N; n++) {
-    const p = n >> 3;
-    const c = n & 7;
-    const base = p * KP * I8_PANEL_PAIR_BYTES + 2 * c;
-    for (let k = 0; k < K; k++) panels[base + (k >> 1) * I8_PANEL_PAIR_BYTES + (k & 1)] = w.data[n * K + k];
+    const base = (n >> 3) * KP * E + 2 * (n & 7);
+    const z = wb === 2 && w.zeros !== null ? w.zeros[n] : 0;
+    for (let k = 0; k < K; k++) panels[base + (k >> 1) * E + (k & 1)] = w.data[n * K + k] - z;
   }
   const scales = new Float32Array(P * I8_NR);
   scales.set(w.scales);
@@ -93,10 +103,12 @@ export function packI8Host(w: Int8Weights): HostPackedI8 {
 /** Inverse of packI8Host (tests, QWM_VALIDATE): the (N, K) codes back from the panels. */
 export function unpackI8Host(p: HostPackedI8): Int8Array {
   const { N, K, KP } = p;
+  const E = I8_NR * 2;
   const out = new Int8Array(N * K);
   for (let n = 0; n < N; n++) {
-    const base = (n >> 3) * KP * I8_PANEL_PAIR_BYTES + 2 * (n & 7);
-    for (let k = 0; k < K; k++) out[n * K + k] = p.panels[base + (k >> 1) * I8_PANEL_PAIR_BYTES + (k & 1)];
+    const base = (n >> 3) * KP * E + 2 * (n & 7);
+    const z = p.wb === 2 && p.zeros !== null ? p.zeros[n] : 0;
+    for (let k = 0; k < K; k++) out[n * K + k] = p.panels[base + (k >> 1) * E + (k & 1)] + z;
   }
   return out;
 }
