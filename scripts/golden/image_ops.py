@@ -2,7 +2,7 @@
 
 Run with the system Python that has torch 1.13 CPU and torchvision 0.14:
     /usr/bin/python3 scripts/golden/image_ops.py
-Writes test/fixtures/image_ops/{conv,resize,posembed,image}.json. Every tensor is stored exactly:
+Writes test/fixtures/image_ops/{conv,resize,posembed,image,taps}.json. Every tensor is stored exactly:
 little-endian float32 (or uint8) bytes, base64. Large resize cases (65->224, 224->196) do not
 store their input: it is the u8 image `u8_pattern(H, W, C)` below (the TS test rebuilds it with
 the same integer formula) mapped to [-1, 1], and only every k-th output row is stored, plus the
@@ -308,8 +308,29 @@ def image_cases():
     write('image', cases)
 
 
+# ---------------------------------------------------------------------------------------------
+# Per-axis taps, probed: a batch of one-hot columns (N, 1, n_in, 1) resized to (n_out, 1) gives
+# torch's weight matrix W[o, k] exactly (every other product is 0; the W axis is an exact copy).
+
+def taps_cases():
+    cases = []
+    for n_in, n_out, mode, aa, ac in [(37, 14, 'bicubic', False, False), (7, 3, 'bicubic', False, False),
+                                      (9, 31, 'bicubic', False, False), (6, 10, 'bicubic', False, True),
+                                      (13, 4, 'bicubic', True, False), (13, 4, 'bilinear', True, False),
+                                      (30, 12, 'bilinear', True, False), (65, 24, 'bilinear', False, False),
+                                      (7, 3, 'bilinear', False, False), (5, 17, 'bilinear', False, True)]:
+        x = torch.eye(n_in, dtype=torch.float32).reshape(n_in, 1, n_in, 1)
+        y = F.interpolate(x, size=(n_out, 1), mode=mode, antialias=aa, align_corners=ac)
+        w = y[:, 0, :, 0].t().contiguous()  # (n_out, n_in)
+        cases.append({'name': f'{mode} aa={int(aa)} ac={int(ac)} {n_in}->{n_out}', 'op': 'axisTaps',
+                      'params': {'inSize': n_in, 'outSize': n_out, 'mode': mode, 'antialias': aa, 'alignCorners': ac},
+                      'w': enc(w)})
+    write('taps', cases)
+
+
 if __name__ == '__main__':
     conv_cases()
     resize_cases()
     posembed_cases()
     image_cases()
+    taps_cases()

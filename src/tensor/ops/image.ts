@@ -46,6 +46,7 @@ export function toFloatImage(u8: Tensor): Tensor<'f32'> {
  * @returns (B, 3, 196, 196) for square input
  */
 export function dinoWmEncoderResize(x: Tensor<'f32'>): Tensor<'f32'> {
+  if (x.dtype !== 'f32') throw new DTypeError('dinoWmEncoderResize', `x must be f32, got ${x.dtype} ${fmtShape(x.shape)}`);
   if (x.ndim !== 4) throw new ShapeError('dinoWmEncoderResize', `x must be (B, C, H, W), got ${fmtShape(x.shape)}`);
   return resizeImage(x, DINO_WM_ENCODER_SIZE, { mode: 'bilinear', antialias: true });
 }

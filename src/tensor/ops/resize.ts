@@ -1,12 +1,16 @@
 /**
- * Reference semantics for bilinear / bicubic resizing of (B, C, H, W) float32 images exactly as
- * torch 1.13 `torch.nn.functional.interpolate` on CPU (align_corners, antialias, size vs
- * scale_factor), torchvision 0.14 `transforms.functional.resize` on tensors, and DINOv2's
- * `interpolate_pos_encoding`. float32 throughout via Math.fround, in ATen's order: the last
- * axis (W) is resampled first into a float32 buffer, then H; each output accumulates its taps
- * in float32, tap 0 first. Never optimized: speed lives in ../wasm.
+ * Reference semantics for bilinear / bicubic resizing of (B, C, H, W) float32 images as torch 1.13
+ * `torch.nn.functional.interpolate` on CPU (align_corners, antialias, size vs scale_factor),
+ * torchvision 0.14 `transforms.functional.resize` on tensors, and DINOv2's
+ * `interpolate_pos_encoding`. The taps (indices and float32 weights) are torch's, bit for bit
+ * (resize-weights.ts). The last axis (W) is resampled first into a float32 buffer, then H, as
+ * ATen's separable kernels do; a 2-tap linear output is x0*w0 + x1*w1 rounded once, any other
+ * output sums float32 products tap 0 first. Torch's compiled kernels contract and vectorize
+ * these sums in ways that depend on the build, so outputs agree with torch within the float32
+ * dot-product bound (gamma_(nh+nw) * sum |wh ww x| on each side), typically to an ulp.
+ * Never optimized: speed lives in ../wasm.
  */
-import { ShapeError, ValueError, fmtShape } from '../errors.js';
+import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { axisTaps, type AxisTaps, type InterpMode } from './resize-weights.js';
 
@@ -33,7 +37,7 @@ export interface InterpolateOptions {
 }
 
 function checkImage(op: string, x: Tensor): void {
-  if (x.dtype !== 'f32') throw new ValueError(op, `x must be f32, got ${x.dtype} ${fmtShape(x.shape)}`);
+  if (x.dtype !== 'f32') throw new DTypeError(op, `x must be f32, got ${x.dtype} ${fmtShape(x.shape)}`);
   if (x.ndim !== 4) throw new ShapeError(op, `x must be (B, C, H, W), got ${fmtShape(x.shape)}`);
   if (x.shape[2] <= 0 || x.shape[3] <= 0) throw new ShapeError(op, `input spatial size must be > 0, got ${fmtShape(x.shape)}`);
 }
@@ -160,6 +164,7 @@ export function resizeImage(
   opts: ResizeImageOptions = {},
 ): Tensor<'f32'> {
   const op = 'resizeImage';
+  if (x.dtype !== 'f32') throw new DTypeError(op, `x must be f32, got ${x.dtype} ${fmtShape(x.shape)}`);
   if (x.ndim !== 3 && x.ndim !== 4) throw new ShapeError(op, `x must be (B, C, H, W) or (C, H, W), got ${fmtShape(x.shape)}`);
   const H = x.shape[x.ndim - 2];
   const W = x.shape[x.ndim - 1];
@@ -228,7 +233,7 @@ export function interpolatePosEmbed(
   opts: PosEmbedOptions = {},
 ): Tensor<'f32'> {
   const op = 'interpolatePosEmbed';
-  if (pos.dtype !== 'f32') throw new ValueError(op, `pos must be f32, got ${pos.dtype}`);
+  if (pos.dtype !== 'f32') throw new DTypeError(op, `pos must be f32, got ${pos.dtype} ${fmtShape(pos.shape)}`);
   const P = opts.numPrefixTokens ?? 0;
   const offset = opts.offset ?? 0.1;
   if (!Number.isInteger(P) || P < 0) throw new ValueError(op, `numPrefixTokens must be an integer >= 0, got ${P}`);
