@@ -1,7 +1,9 @@
 import type { Command } from './run.js';
 import { convertCommand } from './cmd-convert.js';
+import { dataGenCommand } from './cmd-data.js';
+import { envRenderCommand, envReplayCommand } from './cmd-env.js';
 import { inspectCommand } from './cmd-inspect.js';
 import { planCommand } from './cmd-plan.js';
 
 /** Every subcommand, in the order `quantwm --help` lists them. Each lives in its own file. */
-export const COMMANDS: Command[] = [planCommand, inspectCommand, convertCommand];
+export const COMMANDS: Command[] = [planCommand, inspectCommand, convertCommand, dataGenCommand, envRenderCommand, envReplayCommand];

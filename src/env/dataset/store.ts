@@ -1,5 +1,6 @@
 /**
- * Dataset file format `.qwd` (quantwm dataset), version 1. Little-endian throughout.
+ * Dataset file format `.qwmd` (quantwm dataset; `quantwm data gen` writes DIR/dataset.qwmd), version 1.
+ * Little-endian throughout.
  *
  *   offset 0   8 bytes   magic "QWMDSET\x01"
  *   offset 8   u32       H = header length
@@ -73,7 +74,7 @@ export interface EncodeOptions {
   level?: number;
 }
 
-/** Serialise a dataset into `.qwd` bytes. Deterministic: same dataset, same bytes. */
+/** Serialise a dataset into `.qwmd` bytes. Deterministic: same dataset, same bytes. */
 export function encodeDataset(ds: Dataset, opts: EncodeOptions = {}): Uint8Array {
   const per = opts.episodesPerChunk ?? 64;
   const level = (opts.level ?? 3) as 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
@@ -150,11 +151,11 @@ function meanStdField(v: unknown, n: number, what: string): MeanStd {
   return { mean: finiteArray(v.mean, n, `${what}.mean`), std: finiteArray(v.std, n, `${what}.std`) };
 }
 
-/** Parse `.qwd` bytes. Throws DatasetFormatError (or UnknownEnvError) naming what is wrong. */
+/** Parse `.qwmd` bytes. Throws DatasetFormatError (or UnknownEnvError) naming what is wrong. */
 export function decodeDataset(bytes: Uint8Array): Dataset {
   if (!(bytes instanceof Uint8Array)) throw new DatasetFormatError(WHERE, 'expected a Uint8Array');
   if (bytes.length < 16) throw new DatasetFormatError(WHERE, `file is ${bytes.length} bytes, shorter than the 16-byte frame`);
-  for (let i = 0; i < 8; i++) if (bytes[i] !== DATASET_MAGIC[i]) throw new DatasetFormatError(WHERE, 'bad magic: not a quantwm dataset (.qwd)');
+  for (let i = 0; i < 8; i++) if (bytes[i] !== DATASET_MAGIC[i]) throw new DatasetFormatError(WHERE, 'bad magic: not a quantwm dataset (.qwmd)');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const hlen = dv.getUint32(8, true);
   if (16 + hlen > bytes.length) throw new DatasetFormatError(WHERE, `truncated: header length ${hlen} needs ${16 + hlen} bytes, file has ${bytes.length}`);
