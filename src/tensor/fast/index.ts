@@ -14,3 +14,6 @@ export { softmax } from './softmax.js';
 export { GELU_SPEC } from './gelu-emit.js';
 export { LAYER_NORM_SPEC } from './layer-norm-emit.js';
 export { SOFTMAX_SPEC } from './softmax-emit.js';
+export { attention, attentionRef, attentionQkv, attentionQkvRef } from './attention.js';
+export type { AttentionOptions } from './attention.js';
+export { ATTENTION_SPEC } from './attention-emit.js';
