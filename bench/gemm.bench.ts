@@ -7,7 +7,9 @@
  *   npm run bench:gemm                       # threads 1 and 2, all shapes
  *   npm run bench:gemm -- --threads 1 --shapes 257x384x1152,1024x1024x1024 --out /tmp/g.json
  *
- * Each thread count runs in its own child process (onnxruntime-web fixes its thread count at
+ * Ours and ORT's are timed alternately, 3 rounds each (median of round medians), so drifting
+ * load from other processes hits both sides; at 1 thread the table also gives process-CPU-time
+ * throughput, which other processes on the same cores do not inflate. Each thread count runs in its own child process (onnxruntime-web fixes its thread count at
  * initialisation). What each side times, per call:
  * - ours: copy inputs into the kernel heap, (int8/W4A8: widen activations), GEMM, fused
  *   epilogue to f32, copy out. Weights packed once beforehand.
@@ -18,11 +20,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
-import * as ort from 'onnxruntime-web';
 import { Rng } from '../src/tensor/rng.js';
 import { setThreads } from '../src/tensor/threads/pool.js';
 import { nodeWorkers } from '../src/platform/workers-node.js';
@@ -36,6 +37,7 @@ import { GEMM_W4A16_SPEC, GEMM_W4A8_SPEC } from '../src/tensor/wasm/int4/emit.js
 import type { Int4Weights } from '../src/tensor/wasm/int4/ref.js';
 import { onnxModel } from '../test/tensor/wasm/onnx-builder.js';
 import { toMatMulNBits } from '../test/tensor/wasm/int-gen.js';
+import { matMulF32Model, ort, ortSession } from './ort-models.js';
 
 const SHAPES: [number, number, number][] = [
   [257, 384, 1152],
@@ -61,6 +63,12 @@ export interface Row {
   ortGops: number;
   /** ORT median time / our median time (> 1: we are faster) */
   ratio: number;
+  /**
+   * 1 thread only: median process CPU time per call (ms), ours and ORT's. Robust to other
+   * processes sharing the cores (wall time is not); null for multi-thread runs.
+   */
+  oursCpuMs: number | null;
+  ortCpuMs: number | null;
 }
 
 function arg(name: string): string | undefined {
@@ -73,17 +81,54 @@ function parseShapes(s: string | undefined): [number, number, number][] {
   return s.split(',').map((t) => t.split('x').map(Number) as [number, number, number]);
 }
 
-async function session(model: Uint8Array): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(model, { graphOptimizationLevel: 'all' });
-}
+const session = ortSession;
 
 async function median(name: string, fn: () => unknown): Promise<number> {
-  const b = new Bench({ time: 300, iterations: 5, warmupTime: 50, warmupIterations: 2 });
+  const b = new Bench({ time: 200, iterations: 3, warmupTime: 50, warmupIterations: 2 });
   b.add(name, fn as () => void);
   await b.run();
   const r = b.tasks[0].result;
   if (!r || !('latency' in r)) throw new Error(`bench ${name} failed: ${JSON.stringify(r)}`);
   return r.latency.p50;
+}
+
+/**
+ * Median times of ours and ORT's, measured alternately in ROUNDS rounds (the median of the
+ * round medians), so that load from other processes drifting over the run hits both sides.
+ */
+const ROUNDS = 3;
+async function pair(ours: () => unknown, theirs: () => unknown, cpu: boolean): Promise<[number, number, number | null, number | null]> {
+  const a: number[] = [];
+  const b: number[] = [];
+  const ca: number[] = [];
+  const cb: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    a.push(await median('ours', ours));
+    b.push(await median('ort', theirs));
+    if (cpu) {
+      ca.push(await cpuMedian(5, ours));
+      cb.push(await cpuMedian(5, theirs));
+    }
+  }
+  const mid = (x: number[]) => x.sort((p, q) => p - q)[x.length >> 1];
+  return [mid(a), mid(b), cpu ? mid(ca) : null, cpu ? mid(cb) : null];
+}
+
+/** Median over n calls of the process CPU time (user + system) of one call, in ms. */
+async function cpuMedian(n: number, fn: () => unknown): Promise<number> {
+  const xs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const c0 = process.cpuUsage();
+    await fn();
+    const c = process.cpuUsage(c0);
+    xs.push((c.user + c.system) / 1000);
+  }
+  return xs.sort((p, q) => p - q)[n >> 1];
+}
+
+/** One ORT call whose output tensor is released (so ORT's heap does not grow). */
+function runOrt(s: ort.InferenceSession, feed: Record<string, ort.Tensor>): () => Promise<void> {
+  return async () => (await s.run(feed)).Y.dispose();
 }
 
 async function child(threads: number, shapes: [number, number, number][]): Promise<Row[]> {
@@ -94,10 +139,13 @@ async function child(threads: number, shapes: [number, number, number][]): Promi
     const rng = new Rng(M * 7 + K * 13 + N);
     const ops = 2 * M * N * K;
     const gops = (ms: number) => ops / ms / 1e6;
-    const push = (kind: Row['kind'], kernel: string, oursMs: number, ortOp: string, ortMs: number) => {
-      const row = { M, K, N, threads, kind, kernel, oursMs, oursGops: gops(oursMs), ortOp, ortMs, ortGops: gops(ortMs), ratio: ortMs / oursMs };
+    const cpu = threads === 1;
+    const push = (kind: Row['kind'], kernel: string, t: [number, number, number | null, number | null], ortOp: string) => {
+      const [oursMs, ortMs, oursCpuMs, ortCpuMs] = t;
+      const row: Row = { M, K, N, threads, kind, kernel, oursMs, oursGops: gops(oursMs), ortOp, ortMs, ortGops: gops(ortMs), ratio: ortMs / oursMs, oursCpuMs, ortCpuMs };
       rows.push(row);
-      console.error(`  ${M}x${K}x${N} t${threads} ${kind.padEnd(5)} ours ${oursMs.toFixed(2)} ms (${row.oursGops.toFixed(1)}) ORT ${ortMs.toFixed(2)} ms (${row.ortGops.toFixed(1)}) x${row.ratio.toFixed(2)}`);
+      const c = oursCpuMs !== null && ortCpuMs !== null ? ` | cpu ${gops(oursCpuMs).toFixed(1)} vs ${gops(ortCpuMs).toFixed(1)} x${(ortCpuMs / oursCpuMs).toFixed(2)}` : '';
+      console.error(`  ${M}x${K}x${N} t${threads} ${kind.padEnd(5)} ours ${oursMs.toFixed(2)} ms (${row.oursGops.toFixed(1)}) ORT ${ortMs.toFixed(2)} ms (${row.ortGops.toFixed(1)}) x${row.ratio.toFixed(2)}${c}`);
     };
     const x = new Float32Array(M * K).map(() => rng.normal());
     const out = new Float32Array(M * N);
@@ -108,18 +156,12 @@ async function child(threads: number, shapes: [number, number, number][]): Promi
       const WT = new Float32Array(K * N);
       for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) WT[k * N + n] = W[n * K + k];
       const pb = packB(W, N, K, true);
-      const ours = await median('f32', () => gemmPacked(x, pb, null, out));
-      pb.free();
-      const s = await session(onnxModel({
-        nodes: [{ op: 'MatMul', inputs: ['A', 'B'], outputs: ['Y'] }],
-        initializers: [{ name: 'B', dtype: 'float', dims: [K, N], data: WT }],
-        inputs: [{ name: 'A', dtype: 'float', dims: [M, K] }],
-        outputs: [{ name: 'Y', dtype: 'float', dims: [M, N] }],
-      }));
+      const s = await session(matMulF32Model(M, K, N, WT));
       const feed = { A: new ort.Tensor('float32', x, [M, K]) };
-      const theirs = await median('MatMul', () => s.run(feed));
+      const t = await pair(() => gemmPacked(x, pb, null, out), runOrt(s, feed), cpu);
+      pb.free();
       await s.release();
-      push('f32', kernelName(GEMM_F32_SPEC), ours, 'MatMul', theirs);
+      push('f32', kernelName(GEMM_F32_SPEC), t, 'MatMul');
     }
 
     // int8: uint8 activations with a per-tensor zero point (ORT's dynamic-quant form), int8 weights
@@ -131,8 +173,6 @@ async function child(threads: number, shapes: [number, number, number][]): Promi
       for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) WT[k * N + n] = Wd[n * K + k];
       const pw = packI8({ data: Wd, N, K, scales: new Float32Array(N).fill(0.01), zeros: null });
       const acts = { data: A, M, K, scales: Float32Array.of(0.02), zeros: Int32Array.of(zA) };
-      const ours = await median('int8', () => gemmI8(acts, pw, null, out));
-      pw.free();
       const s = await session(onnxModel({
         nodes: [{ op: 'MatMulInteger', inputs: ['A', 'B', 'az'], outputs: ['Y'] }],
         initializers: [
@@ -143,9 +183,10 @@ async function child(threads: number, shapes: [number, number, number][]): Promi
         outputs: [{ name: 'Y', dtype: 'int32', dims: [M, N] }],
       }));
       const feed = { A: new ort.Tensor('uint8', A, [M, K]) };
-      const theirs = await median('MatMulInteger', () => s.run(feed));
+      const t = await pair(() => gemmI8(acts, pw, null, out), runOrt(s, feed), cpu);
+      pw.free();
       await s.release();
-      push('int8', kernelName(GEMM_I8_SPEC), ours, 'MatMulInteger', theirs);
+      push('int8', kernelName(GEMM_I8_SPEC), t, 'MatMulInteger');
     }
 
     // 4-bit: symmetric i4, G = 32 (transformers.js q4 default), same weights for both kernels
@@ -167,19 +208,17 @@ async function child(threads: number, shapes: [number, number, number][]): Promi
         }));
       const feed = { A: new ort.Tensor('float32', x, [M, K]) };
 
-      const ours16 = await median('w4a16', () => gemmW4A16(M, x, pw, null, out));
       const s0 = await nbits(0);
-      const theirs16 = await median('MatMulNBits0', () => s0.run(feed));
+      const t16 = await pair(() => gemmW4A16(M, x, pw, null, out), runOrt(s0, feed), cpu);
       await s0.release();
-      push('w4a16', kernelName(GEMM_W4A16_SPEC), ours16, 'MatMulNBits(acc0)', theirs16);
+      push('w4a16', kernelName(GEMM_W4A16_SPEC), t16, 'MatMulNBits(acc0)');
 
       const A8 = new Int8Array(M * K).map(() => rng.int(255) - 127);
       const acts = { data: A8, M, K, scales: new Float32Array(M).fill(0.02), zeros: null };
-      const ours8 = await median('w4a8', () => gemmW4A8(acts, pw, null, out));
       const s4 = await nbits(4);
-      const theirs8 = await median('MatMulNBits4', () => s4.run(feed));
+      const t8 = await pair(() => gemmW4A8(acts, pw, null, out), runOrt(s4, feed), cpu);
       await s4.release();
-      push('w4a8', kernelName(GEMM_W4A8_SPEC), ours8, 'MatMulNBits(acc4)', theirs8);
+      push('w4a8', kernelName(GEMM_W4A8_SPEC), t8, 'MatMulNBits(acc4)');
       pw.free();
     }
   }
@@ -187,10 +226,15 @@ async function child(threads: number, shapes: [number, number, number][]): Promi
 }
 
 function table(rows: Row[]): string {
-  const head = '| M×K×N | threads | kernel | ours ms | ours GOP/s | ORT op | ORT ms | ORT GOP/s | ORT/ours |';
-  const sep = '|---|---|---|---|---|---|---|---|---|';
-  const lines = rows.map((r) =>
-    `| ${r.M}×${r.K}×${r.N} | ${r.threads} | ${r.kind} | ${r.oursMs.toFixed(2)} | ${r.oursGops.toFixed(1)} | ${r.ortOp} | ${r.ortMs.toFixed(2)} | ${r.ortGops.toFixed(1)} | ${r.ratio.toFixed(2)} |`);
+  const head = '| M×K×N | threads | kernel | ours ms | ours GOP/s | ORT op | ORT ms | ORT GOP/s | ORT/ours | CPU-time GOP/s ours / ORT (ratio) |';
+  const sep = '|---|---|---|---|---|---|---|---|---|---|';
+  const lines = rows.map((r) => {
+    const ops = 2 * r.M * r.N * r.K;
+    const c = r.oursCpuMs !== null && r.ortCpuMs !== null
+      ? `${(ops / r.oursCpuMs / 1e6).toFixed(1)} / ${(ops / r.ortCpuMs / 1e6).toFixed(1)} (${(r.ortCpuMs / r.oursCpuMs).toFixed(2)})`
+      : '-';
+    return `| ${r.M}×${r.K}×${r.N} | ${r.threads} | ${r.kind} | ${r.oursMs.toFixed(2)} | ${r.oursGops.toFixed(1)} | ${r.ortOp} | ${r.ortMs.toFixed(2)} | ${r.ortGops.toFixed(1)} | ${r.ratio.toFixed(2)} | ${c} |`;
+  });
   return [head, sep, ...lines].join('\n');
 }
 
@@ -218,7 +262,7 @@ async function main(): Promise<void> {
   console.log(table(rows));
   const out = arg('out') ?? 'bench/results/gemm.json';
   mkdirSync(dirname(out), { recursive: true });
-  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, ort: ort.env.versions.common };
+  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, ort: ort.env.versions.common, loadavg: loadavg() };
   writeFileSync(out, JSON.stringify({ bench: 'gemm', date: new Date().toISOString(), machine, group: GROUP, rows }, null, 1) + '\n');
   console.error(`wrote ${out}`);
 }
