@@ -6,6 +6,7 @@
  *
  *   npx tsx bench/f32.bench.ts                  # threads 1 and 2 (one child process each)
  *   npx tsx bench/f32.bench.ts --threads 1 --shapes 257x384x1152
+ *   npx tsx bench/f32.bench.ts --sweep          # tile variants, 1 thread, CPU-time GFLOP/s
  *
  * Both sides time one call with the activation already in a JS Float32Array and the result
  * returned in one: ours copies A into the kernel heap and C out; ORT copies into its own heap.
@@ -20,7 +21,8 @@ import { Bench } from 'tinybench';
 import { Rng } from '../src/tensor/rng.js';
 import { setThreads, shutdownThreads } from '../src/tensor/threads/pool.js';
 import { nodeWorkers } from '../src/platform/workers-node.js';
-import { GEMM_F32_SPEC, gemmPacked, packB } from '../src/tensor/wasm/f32/api.js';
+import { GEMM_F32_SPEC, gemmPacked, packB, setGemmF32Spec } from '../src/tensor/wasm/f32/api.js';
+import type { KernelSpec } from '../src/tensor/wasm/spec.js';
 import { gemmF32Twin } from '../src/tensor/wasm/f32/ref.js';
 import { kernelName } from '../src/tensor/wasm/spec.js';
 import { matMulF32Model, ort, ortSession } from './ort-models.js';
@@ -144,8 +146,52 @@ function table(rows: F32Row[]): string {
   return [head, sep, ...body].join('\n');
 }
 
+/** Tile variants compared by --sweep (how the default in f32/api.ts was chosen). */
+const SWEEP: KernelSpec[] = [
+  GEMM_F32_SPEC,
+  ...[
+    [4, 8, 384, 64, 1, undefined],
+    [4, 8, 384, 64, 2, 'packa'],
+    [4, 8, 384, 64, 4, 'packa'],
+    [4, 8, 384, 64, 4, undefined],
+    [4, 8, 256, 128, 1, 'packa'],
+    [4, 8, 512, 64, 1, 'packa'],
+    [2, 16, 384, 64, 1, 'packa'],
+    [3, 8, 384, 63, 1, 'packa'],
+    [5, 8, 384, 60, 1, 'packa'],
+    [6, 8, 384, 60, 1, 'packa'],
+    [4, 16, 384, 64, 1, undefined],
+    [8, 4, 384, 64, 1, 'packa'],
+  ].map(([mr, nr, kc, mc, ku, variant]) => ({ ...GEMM_F32_SPEC, tile: { mr, nr, kc, mc, ku } as Record<string, number>, variant: variant as string | undefined })),
+];
+
+/** One thread, median CPU time per call (robust to other load), GFLOP/s per shape. */
+async function sweep(shapes: [number, number, number][]): Promise<void> {
+  const data = shapes.map(([M, K, N]) => {
+    const rng = new Rng(M + K + N);
+    return { M, K, N, A: rand(rng, M * K), W: rand(rng, N * K), C: new Float32Array(M * N) };
+  });
+  console.log(`| kernel | ${shapes.map((s) => s.join('x')).join(' | ')} |`);
+  console.log(`|---|${shapes.map(() => '---').join('|')}|`);
+  for (const sp of SWEEP) {
+    setGemmF32Spec(sp);
+    const cells: string[] = [];
+    for (const { M, K, N, A, W, C } of data) {
+      const p = packB(W, N, K, true);
+      const ms = await cpuMedian(9, () => gemmPacked(A, p, null, C));
+      cells.push((2 * M * N * K / ms / 1e6).toFixed(1));
+      p.free();
+    }
+    console.log(`| ${kernelName(sp)} | ${cells.join(' | ')} |`);
+  }
+}
+
 async function main(): Promise<void> {
   const shapes = arg('shapes')?.split(',').map((s) => s.split('x').map(Number) as [number, number, number]) ?? SHAPES;
+  if (process.argv.includes('--sweep')) {
+    await sweep(arg('shapes') ? shapes : [[257, 384, 1152], [257, 1536, 384], [1024, 1024, 1024], [19200, 148, 444]]);
+    return;
+  }
   if (process.argv.includes('--child')) {
     const rows = await child(Number(arg('threads') ?? '1'), shapes);
     process.stdout.write(`ROWS ${JSON.stringify(rows)}\n`);
