@@ -19,7 +19,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { Rng } from '../src/tensor/rng.js';
-import { setThreads, shutdownThreads } from '../src/tensor/threads/pool.js';
+import { poolStats, setThreads, shutdownThreads } from '../src/tensor/threads/pool.js';
 import { nodeWorkers } from '../src/platform/workers-node.js';
 import { GEMM_F32_SPEC, gemmPacked, packB, setGemmF32Spec } from '../src/tensor/wasm/f32/api.js';
 import type { KernelSpec } from '../src/tensor/wasm/spec.js';
@@ -49,11 +49,15 @@ export interface F32Row {
   /** ORT median time / our median time (> 1: we are faster). */
   ratio: number;
   /**
-   * Median process CPU time per call (1 thread only: then it is the calling thread's time,
-   * robust to other load on a shared machine; null for more threads).
+   * Median process CPU time per call, summed over all threads (with 1 thread: the calling
+   * thread's time, robust to other load on a shared machine).
    */
-  oursCpuMs: number | null;
-  ortCpuMs: number | null;
+  oursCpuMs: number;
+  ortCpuMs: number;
+  /** Share of our tasks run by worker threads during the timed calls (0 with 1 thread). */
+  workerShare: number;
+  /** Load average (1 min) when the row was measured. */
+  load1: number;
 }
 
 function arg(name: string): string | undefined {
@@ -111,12 +115,10 @@ async function child(threads: number, shapes: [number, number, number][]): Promi
       if (!r || !('latency' in r)) throw new Error(`bench ${t.name} failed: ${JSON.stringify(r)}`);
       return r.latency.p50;
     });
-    let oursCpu: number | null = null;
-    let ortCpu: number | null = null;
-    if (threads === 1) {
-      oursCpu = await cpuMedian(iters, () => gemmPacked(A, packed, null, C));
-      ortCpu = await cpuMedian(iters, async () => (await sess.run(feed)).Y.dispose());
-    }
+    const st0 = poolStats();
+    const oursCpu = await cpuMedian(iters, () => gemmPacked(A, packed, null, C));
+    const st1 = poolStats();
+    const ortCpu = await cpuMedian(iters, async () => (await sess.run(feed)).Y.dispose());
     await sess.release();
     packed.free();
     rows.push({
@@ -129,6 +131,8 @@ async function child(threads: number, shapes: [number, number, number][]): Promi
       ratio: theirs / ours,
       oursCpuMs: oursCpu,
       ortCpuMs: ortCpu,
+      workerShare: st1.tasks > st0.tasks ? (st1.tasksByWorkers - st0.tasksByWorkers) / (st1.tasks - st0.tasks) : 0,
+      load1: loadavg()[0],
     });
   }
   shutdownThreads();
@@ -136,12 +140,12 @@ async function child(threads: number, shapes: [number, number, number][]): Promi
 }
 
 function table(rows: F32Row[]): string {
-  const head = '| M x K x N | threads | ours ms | ours GFLOP/s | ORT ms | ORT GFLOP/s | ours/ORT | CPU-time GFLOP/s ours / ORT |';
-  const sep = '|---|---|---|---|---|---|---|---|';
+  const head = '| M x K x N | threads | ours ms | ours GFLOP/s | ORT ms | ORT GFLOP/s | ours/ORT | CPU-time GFLOP/s ours / ORT | worker share | load |';
+  const sep = '|---|---|---|---|---|---|---|---|---|---|';
   const body = rows.map((r) => {
-    const f = 2 * r.M * r.N * r.K / 1e6;
-    const cpu = r.oursCpuMs !== null && r.ortCpuMs !== null ? `${(f / r.oursCpuMs).toFixed(1)} / ${(f / r.ortCpuMs).toFixed(1)}` : '-';
-    return `| ${r.M}x${r.K}x${r.N} | ${r.threads} | ${r.oursMs.toFixed(2)} | ${r.oursGflops.toFixed(1)} | ${r.ortMs.toFixed(2)} | ${r.ortGflops.toFixed(1)} | ${r.ratio.toFixed(2)}x | ${cpu} |`;
+    const f = (2 * r.M * r.N * r.K) / 1e6;
+    const cpu = `${(f / r.oursCpuMs).toFixed(1)} / ${(f / r.ortCpuMs).toFixed(1)}`;
+    return `| ${r.M}x${r.K}x${r.N} | ${r.threads} | ${r.oursMs.toFixed(2)} | ${r.oursGflops.toFixed(1)} | ${r.ortMs.toFixed(2)} | ${r.ortGflops.toFixed(1)} | ${r.ratio.toFixed(2)}x | ${cpu} | ${r.workerShare.toFixed(2)} | ${r.load1.toFixed(1)} |`;
   });
   return [head, sep, ...body].join('\n');
 }

@@ -25,6 +25,8 @@ export const CTRL = {
   ERRMSG_LEN: 12,
   /** 1: workers return from main() at the next SEQ change. */
   STOP: 13,
+  /** Tasks run by workers since the pool started (diagnostics: poolStats()). */
+  WORKER_TASKS: 14,
 } as const;
 
 export const CTRL_WORDS = 16;

@@ -35,6 +35,8 @@ interface Pool {
   /** Threads used per call, including the caller (<= workers.length + 1). */
   active: number;
   seq: number;
+  jobs: number;
+  tasks: number;
 }
 
 let pool: Pool | null = null;
@@ -66,7 +68,7 @@ export function setThreads(n: number, f?: WorkerFactory): number {
     const errmsg = h.alloc(ERRMSG_BYTES);
     h.i32().fill(0, ctrl >> 2, (ctrl >> 2) + CTRL_WORDS);
     h.i32()[(ctrl >> 2) + CTRL.ERRMSG] = errmsg;
-    pool = { workers: [], ctrl, errmsg, kernelBytes: new Map(), active: 1, seq: 0 };
+    pool = { workers: [], ctrl, errmsg, kernelBytes: new Map(), active: 1, seq: 0, jobs: 0, tasks: 0 };
   }
   while (pool.workers.length < n - 1) {
     const w = factory.spawn(WORKER_SOURCE, { memory: h.memory, ctrl: pool.ctrl });
@@ -103,6 +105,16 @@ export function setMinParallelWork(macs: number): number {
   const prev = minParallelWork;
   minParallelWork = macs;
   return prev;
+}
+
+/**
+ * Diagnostics since the pool started: parallel jobs, their tasks, and how many of those the
+ * workers ran (the rest ran on the calling thread). Zeros without a pool.
+ */
+export function poolStats(): { workers: number; jobs: number; tasks: number; tasksByWorkers: number } {
+  if (!pool) return { workers: 0, jobs: 0, tasks: 0, tasksByWorkers: 0 };
+  const byWorkers = Atomics.load(heap().i32(), (pool.ctrl >> 2) + CTRL.WORKER_TASKS);
+  return { workers: pool.workers.length, jobs: pool.jobs, tasks: pool.tasks, tasksByWorkers: byWorkers };
 }
 
 /** Stop the workers (they exit at once; kernels keep working single-threaded). */
@@ -157,6 +169,8 @@ export function runTasks(kernel: Kernel, exportName: string, tasks: readonly (re
       for (let j = 0; j < nArgs; j++) i32[a0 + t * nArgs + j] = row[j];
     }
     const b = p.ctrl >> 2;
+    p.jobs++;
+    p.tasks += nTasks;
     const seq = (p.seq + 1) & 0x7fffffff;
     p.seq = seq;
     const tag = (seq & 0x7fff) << 16;

@@ -63,6 +63,7 @@ function main(init) {
       } catch (e) {
         fail(i32, base, K, 'worker task ' + t + ': ' + e);
       }
+      Atomics.add(i32, base + K.WORKER_TASKS, 1);
       if (Atomics.add(i32, base + K.DONE, 1) + 1 === nTasks) Atomics.notify(i32, base + K.DONE);
     }
   }

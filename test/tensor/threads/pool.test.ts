@@ -13,7 +13,7 @@ import { ModuleBuilder, atomic, i32 } from '../../../src/tensor/wasm/emit/index.
 import { compileKernel } from '../../../src/tensor/wasm/compile.js';
 import { heap } from '../../../src/tensor/wasm/heap.js';
 import type { EmitContext, KernelSpec } from '../../../src/tensor/wasm/spec.js';
-import { runTasks, setThreads, shutdownThreads, threadCount } from '../../../src/tensor/threads/pool.js';
+import { poolStats, runTasks, setThreads, shutdownThreads, threadCount } from '../../../src/tensor/threads/pool.js';
 import { ValueError } from '../../../src/tensor/errors.js';
 import { nodeWorkers } from '../../../src/platform/workers-node.js';
 
@@ -74,6 +74,7 @@ describe('thread pool', () => {
       [p, p + 4, 1],
     ]);
     expect(h.i32()[(p >> 2) + 1]).toBe(1);
+    expect(poolStats().tasksByWorkers).toBeGreaterThanOrEqual(1); // one of the two ran on a worker
     h.release(p);
   });
 
@@ -86,6 +87,9 @@ describe('thread pool', () => {
     for (let rep = 0; rep < 5; rep++) runTasks(bump(), 'bump', Array.from({ length: T }, (_, t) => [p + 4 * t, 0]));
     const counts = h.i32().subarray(p >> 2, (p >> 2) + T);
     expect(counts.every((c) => c === 5)).toBe(true);
+    const st = poolStats();
+    expect(st.tasks).toBeGreaterThanOrEqual(5 * T);
+    expect(st.tasksByWorkers).toBeLessThanOrEqual(st.tasks);
     h.release(p);
   });
 
