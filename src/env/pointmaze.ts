@@ -16,7 +16,7 @@
  */
 import { ValueError } from '../tensor/errors.js';
 import type { Rng } from '../tensor/rng.js';
-import { packRgb, RgbImage, fillCircle, shadeSamples, type RGB } from './render/raster.js';
+import { packRgb, RgbImage, fillCircle, shadeSeparable, type RGB } from './render/raster.js';
 import { checkSize, checkVec, readParams, replayActions, type Env, type NumVec, type Observation, type StartGoal } from './types.js';
 
 export const U_MAZE = ['#####', '#GOO#', '###O#', '#OOO#', '#####'] as const;
@@ -221,14 +221,20 @@ export class PointMazeEnv implements Env {
     const a = packRgb(POINTMAZE_COLORS.floorA);
     const b = packRgb(POINTMAZE_COLORS.floorB);
     const wall = packRgb(POINTMAZE_COLORS.wall);
-    shadeSamples(img, (px, py) => {
-      const wx = 0.5 + px / k;
-      const wy = 5.5 - py / k;
-      const w = Math.floor(wx - 0.5);
-      const h = Math.floor(wy - 0.5);
-      if (w >= 0 && w < 5 && h >= 0 && h < 5 && U_MAZE[w][h] === '#') return wall;
-      return (Math.floor(wx / 2) + Math.floor(wy / 2)) % 2 === 0 ? a : b;
-    });
+    // A sample's colour depends on its world x only through (cell w, checker column parity)
+    // and on its world y through (cell h, checker row parity): class = 2 * cell + parity.
+    const cls = (world: number): number => 2 * Math.floor(world - 0.5) + (Math.floor(world / 2) % 2);
+    shadeSeparable(
+      img,
+      (px) => cls(0.5 + px / k),
+      (py) => cls(5.5 - py / k),
+      (cxc, cyc) => {
+        const w = cxc >> 1;
+        const h = cyc >> 1;
+        if (w >= 0 && w < 5 && h >= 0 && h < 5 && U_MAZE[w][h] === '#') return wall;
+        return ((cxc & 1) + (cyc & 1)) % 2 === 0 ? a : b;
+      },
+    );
     const cx = (state[0] + POINTMAZE.offset - 0.5) * k;
     const cy = (5.5 - (state[1] + POINTMAZE.offset)) * k;
     fillCircle(img, cx, cy, POINTMAZE.siteRadius * k, POINTMAZE_COLORS.agent);

@@ -194,3 +194,48 @@ export function shadeSamples(img: RgbImage, colorAt: (x: number, y: number) => n
 export function packRgb(c: RGB): number {
   return (c[0] << 16) | (c[1] << 8) | c[2];
 }
+
+/**
+ * `shadeSamples` for a colour that depends on x and y only through per-axis classes:
+ * colour(x, y) = colorOf(classX(x), classY(y)) (e.g. a grid of cells). Same bytes as
+ * shadeSamples(img, (x, y) => colorOf(classX(x), classY(y))), but the classes are computed once
+ * per sample column/row, and a pixel whose 4 sample columns and 4 sample rows each share one
+ * class is painted without averaging (all 16 samples have the same colour).
+ */
+export function shadeSeparable(img: RgbImage, classX: (x: number) => number, classY: (y: number) => number, colorOf: (cx: number, cy: number) => number): void {
+  const W = img.width;
+  const H = img.height;
+  const cx = new Int32Array(4 * W);
+  const cy = new Int32Array(4 * H);
+  for (let px = 0; px < W; px++) for (let i = 0; i < 4; i++) cx[4 * px + i] = classX(px + OFFS[i]);
+  for (let py = 0; py < H; py++) for (let j = 0; j < 4; j++) cy[4 * py + j] = classY(py + OFFS[j]);
+  const d = img.data;
+  for (let py = 0; py < H; py++) {
+    const yUniform = cy[4 * py] === cy[4 * py + 3] && cy[4 * py] === cy[4 * py + 1] && cy[4 * py] === cy[4 * py + 2];
+    for (let px = 0; px < W; px++) {
+      const o = (py * W + px) * 3;
+      const xUniform = cx[4 * px] === cx[4 * px + 3] && cx[4 * px] === cx[4 * px + 1] && cx[4 * px] === cx[4 * px + 2];
+      if (xUniform && yUniform) {
+        const c = colorOf(cx[4 * px], cy[4 * py]);
+        d[o] = (c >> 16) & 255;
+        d[o + 1] = (c >> 8) & 255;
+        d[o + 2] = c & 255;
+        continue;
+      }
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (let j = 0; j < 4; j++) {
+        for (let i = 0; i < 4; i++) {
+          const c = colorOf(cx[4 * px + i], cy[4 * py + j]);
+          r += (c >> 16) & 255;
+          g += (c >> 8) & 255;
+          b += c & 255;
+        }
+      }
+      d[o] = (r + 8) >> 4;
+      d[o + 1] = (g + 8) >> 4;
+      d[o + 2] = (b + 8) >> 4;
+    }
+  }
+}
