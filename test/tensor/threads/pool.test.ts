@@ -13,7 +13,7 @@ import { ModuleBuilder, atomic, i32 } from '../../../src/tensor/wasm/emit/index.
 import { compileKernel } from '../../../src/tensor/wasm/compile.js';
 import { heap } from '../../../src/tensor/wasm/heap.js';
 import type { EmitContext, KernelSpec } from '../../../src/tensor/wasm/spec.js';
-import { poolStats, runTasks, setThreads, shutdownThreads, threadCount } from '../../../src/tensor/threads/pool.js';
+import { poolStats, runTasks, setMinParallelWork, setThreads, shutdownThreads, threadCount } from '../../../src/tensor/threads/pool.js';
 import { ValueError } from '../../../src/tensor/errors.js';
 import { nodeWorkers } from '../../../src/platform/workers-node.js';
 
@@ -91,6 +91,28 @@ describe('thread pool', () => {
     expect(st.tasks).toBeGreaterThanOrEqual(5 * T);
     expect(st.tasksByWorkers).toBeLessThanOrEqual(st.tasks);
     h.release(p);
+  });
+
+  it('after the heap grows, workers see the new memory (task args and slots past the old end)', () => {
+    setThreads(2, nodeWorkers);
+    setMinParallelWork(0);
+    const h = heap();
+    const before = h.buffer.byteLength;
+    const big = h.alloc(before); // forces growth
+    expect(h.buffer.byteLength).toBeGreaterThan(before);
+    const T = 200;
+    const p = big + before - T * 4; // slots past the old end of memory
+    h.i32().fill(0, p >> 2, (p >> 2) + T);
+    runTasks(bump(), 'bump', Array.from({ length: T }, (_, t) => [p + 4 * t, 0]));
+    expect(h.i32().subarray(p >> 2, (p >> 2) + T).every((c) => c === 1)).toBe(true);
+    // a rendezvous at the new addresses needs the worker to read them
+    h.i32().fill(0, p >> 2, (p >> 2) + 2);
+    runTasks(rendezvous(), 'rv', [
+      [p, p + 4, 0],
+      [p, p + 4, 1],
+    ]);
+    expect(h.i32()[(p >> 2) + 1]).toBe(1);
+    h.release(big);
   });
 
   it('a trap in any task is rethrown after the job; the pool keeps working', () => {
