@@ -1,10 +1,11 @@
 /**
- * A progress line on stderr with rate and ETA: redrawn in place on a TTY, one line per 10% when
- * piped (so logs stay readable). Never writes to stdout, which is reserved for results.
+ * A progress line on stderr with rate and ETA: redrawn in place on a TTY; when piped, one line per
+ * 10% and at least one every 30 s (so logs stay readable and long jobs stay visible). Never writes to stdout, which is reserved for results.
  */
 export class Progress {
   private readonly t0 = Date.now();
   private lastPct = -1;
+  private lastLine = 0;
   constructor(
     private readonly label: string,
     private readonly total: number,
@@ -21,8 +22,10 @@ export class Progress {
     if (this.out.isTTY) this.out.write(`\r${line.slice(0, (this.out.columns ?? 120) - 1)}\x1b[K`);
     else {
       const pct = Math.floor(frac * 10);
-      if (pct !== this.lastPct || done === this.total) {
+      const now = Date.now();
+      if (pct !== this.lastPct || done === this.total || now - this.lastLine > 30_000) {
         this.lastPct = pct;
+        this.lastLine = now;
         this.out.write(`${line}\n`);
       }
     }
