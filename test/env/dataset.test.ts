@@ -115,6 +115,15 @@ describe('dataset generation and storage', () => {
     expect(() => decodeDataset(withHeader(bytes, (h) => ((h.lengths as number[])[0] = -1)))).toThrow(/lengths\[0\]/);
     expect(() => decodeDataset(withHeader(bytes, (h) => ((h.stats as { action: { std: number[] } }).action.std = [1])))).toThrow(/stats.action.std/);
     expect(() => decodeDataset(new Uint8Array(40))).toThrow(/magic/);
+    // a header claiming 10^7-step episodes is refused before anything that large is allocated
+    const huge = (h: Record<string, unknown>): void => {
+      const L = (h.lengths as number[]).map(() => 1e7);
+      h.lengths = L;
+      const arrays = h.arrays as Record<string, { rows: number }>;
+      arrays.states.rows = arrays.proprio.rows = L.length * (1e7 + 1);
+      arrays.actions.rows = L.length * 1e7;
+    };
+    expect(() => decodeDataset(withHeader(bytes, huge))).toThrow(/compressed payload bytes can hold/);
   });
 });
 

@@ -30,6 +30,8 @@ export const DATASET_FORMAT = 'quantwm-dataset';
 export const DATASET_VERSION = 1;
 const WHERE = 'dataset file';
 const HOST_LE = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+/** Largest DEFLATE expansion (258-byte matches coded in 2 bits): bounds sizes before allocating. */
+const MAX_INFLATE_RATIO = 1032;
 
 interface ChunkInfo {
   offset: number;
@@ -195,6 +197,10 @@ export function decodeDataset(bytes: Uint8Array): Dataset {
     if (a.dtype !== 'f32' || a.filter !== 'none') throw new DatasetFormatError(WHERE, `array ${name}: unsupported dtype/filter ${String(a.dtype)}/${String(a.filter)}`);
     if (a.cols !== cols || a.rows !== rows) throw new DatasetFormatError(WHERE, `array ${name} is (${String(a.rows)}, ${String(a.cols)}), lengths imply (${rows}, ${cols})`);
     if (!Array.isArray(a.chunks)) throw new DatasetFormatError(WHERE, `array ${name}: chunks must be an array`);
+    // DEFLATE expands at most 1032:1, so the payload bounds the array before we allocate it
+    if (rows * cols * 4 > MAX_INFLATE_RATIO * payloadBytes + 1024) {
+      throw new DatasetFormatError(WHERE, `array ${name} needs ${rows * cols * 4} bytes, more than ${payloadBytes} compressed payload bytes can hold`);
+    }
     const out = new Float32Array(rows * cols);
     let row = 0;
     a.chunks.forEach((c: unknown, i: number) => {
