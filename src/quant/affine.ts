@@ -301,7 +301,8 @@ export function dequantize(q: Tensor, qp: QParams, layout: GroupLayout): Tensor<
 
 /**
  * dequantize(quantize(x)) in one pass: x̂ = fr((clamp(q) - z) * s), the simulated quantization
- * every method is measured with.
+ * every method is measured with. Same arithmetic as quantizeValue/dequantizeValue, written as
+ * one loop per group (no per-element calls) because activations are quantized on every forward.
  * @param x (..., C) f32; NaN is a ValueError
  * @returns (..., C) f32
  */
@@ -312,11 +313,40 @@ export function fakeQuantize(x: Tensor, qp: QParams, layout: GroupLayout, range:
   checkParams(where, layout, qp);
   const X = x.data as Float32Array;
   const out = new Float32Array(x.size);
-  forEachGroup(layout, qp, (g, s, inv, z, i) => {
-    const v = X[i];
-    if (v !== v) throw new ValueError(where, `x[${i}] is NaN`);
-    out[i] = fr((quantizeValue(v, s, inv, z, range.qmin, range.qmax, conv) - z) * s);
-  });
+  const { start, count, stride } = layout;
+  const { qmin, qmax } = range;
+  const halfEven = conv.rounding === 'half-even';
+  for (let g = 0; g < layout.numGroups; g++) {
+    const s = qp.scale[g];
+    const z = qp.zeroPoint[g];
+    const i0 = start[g];
+    const i1 = i0 + count[g] * stride;
+    // one loop per convention, so the hot loop has no per-element dispatch
+    if (halfEven && conv.scaleOp === 'div' && conv.zeroPoint === 'post-round') {
+      for (let i = i0; i < i1; i += stride) {
+        const v = X[i];
+        if (v !== v) throw new ValueError(where, `x[${i}] is NaN`);
+        let q = fr(roundHalfEven(fr(v / s)) + z);
+        q = q < qmin ? qmin : q > qmax ? qmax : q;
+        out[i] = fr((q - z) * s);
+      }
+    } else if (halfEven && conv.scaleOp === 'div') {
+      for (let i = i0; i < i1; i += stride) {
+        const v = X[i];
+        if (v !== v) throw new ValueError(where, `x[${i}] is NaN`);
+        let q = roundHalfEven(fr(fr(v / s) + z));
+        q = q < qmin ? qmin : q > qmax ? qmax : q;
+        out[i] = fr((q - z) * s);
+      }
+    } else {
+      const inv = fr(1 / s);
+      for (let i = i0; i < i1; i += stride) {
+        const v = X[i];
+        if (v !== v) throw new ValueError(where, `x[${i}] is NaN`);
+        out[i] = fr((quantizeValue(v, s, inv, z, qmin, qmax, conv) - z) * s);
+      }
+    }
+  }
   return new Tensor('f32', x.shape, out);
 }
 

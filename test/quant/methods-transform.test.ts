@@ -126,13 +126,17 @@ describe('GPTQ', () => {
     }
   });
 
-  it(`property: on correlated inputs GPTQ's layer output error is at most 0.75x RTN's (per channel) and 0.9x (groups of 8/16); measured worst 0.57 / 0.80 over 600 layers`, () => {
+  // A layer's error averages over its rows; GPTQ's greedy column order can lose to RTN on a single
+  // row (on layers of 4-7 rows we measured ratios up to 1.9), so the property is stated for layers
+  // of >= 32 rows, where it held with a worst ratio of 0.65 over 2000 fast-check layers
+  // (2-4 bits, per channel and groups of 8/16, act-order, block 4/128).
+  it(`property: on correlated inputs GPTQ's layer output error is at most 0.8x RTN's on the same grid (layers of >= 32 rows; measured worst 0.65 over 2000 layers)`, () => {
     let runs = 0;
     fc.assert(
       fc.property(
         fc.record({
-          rows: fc.integer({ min: 4, max: 16 }),
-          inF: fc.integer({ min: 16, max: 40 }),
+          rows: fc.integer({ min: 32, max: 64 }),
+          inF: fc.integer({ min: 16, max: 48 }),
           nMul: fc.integer({ min: 2, max: 4 }),
           bits: fc.integer({ min: 2, max: 4 }),
           group: fc.constantFrom(-1, 8, 16),
@@ -149,12 +153,12 @@ describe('GPTQ', () => {
           const r = gptqLayer(w, x, { bits, groupSize: group, actOrder, staticGroups: staticGroups || (actOrder && group !== -1), blockSize });
           const eg = layerOutputError(x, w, r.weightHat);
           const er = layerOutputError(x, w, gptqRtn(w, bits, group));
-          expect(eg).toBeLessThanOrEqual((group === -1 ? 0.75 : 0.9) * er);
+          expect(eg).toBeLessThanOrEqual(0.8 * er);
           expect(r.lossPerColumn.length).toBe(inF);
           expect(r.perm === null).toBe(!actOrder);
         },
       ),
-      { numRuns: 120 },
+      { numRuns: 80 },
     );
     expect(runs).toBeGreaterThan(0);
   });
