@@ -15,6 +15,8 @@ import { i8PanelBytes, packI8Host, unpackI8Host } from '../../../src/tensor/wasm
 import { gemmI8, packI8, unpackI8 } from '../../../src/tensor/wasm/int8/gemm.js';
 import { kernelName } from '../../../src/tensor/wasm/spec.js';
 import { heap } from '../../../src/tensor/wasm/heap.js';
+import { KernelError } from '../../../src/tensor/wasm/compile.js';
+import { compareWithTwin, setIntValidate } from '../../../src/tensor/wasm/int8/validate.js';
 import { GEMM_I8_SPEC, GEMM_I8_W8_SPEC } from '../../../src/tensor/wasm/int8/emit.js';
 import { AWKWARD, aroundTile, expectBitExact, genActivations, genF32, genInt8Weights, type Fill } from './int-gen.js';
 
@@ -135,6 +137,25 @@ describe(`${NAME} and ${NAME_W8} == gemmI8Ref (INT_GEMM_VS_REF = 0, bit-exact)`,
     gemmI8(a, p, Float32Array.of(0), y);
     expect(Object.is(y[0], 0)).toBe(true);
     p.free();
+  });
+});
+
+describe('QWM_VALIDATE for the integer kernels', () => {
+  it('with validation on, calls re-run the twin and pass; a differing bit throws KernelError naming (m, n)', () => {
+    const rng = new Rng(11);
+    const a = genActivations(rng, 5, 17, { unsigned: false, perRow: true, zeroPoints: true, fill: 'random' });
+    const w = genInt8Weights(rng, 9, 17, true, 'random');
+    const p = packI8(w);
+    setIntValidate(true);
+    try {
+      gemmI8(a, p, null, new Float32Array(45));
+    } finally {
+      setIntValidate(null);
+      p.free();
+    }
+    const twin = Float32Array.of(1, 2, 3, 4);
+    expect(() => compareWithTwin(NAME, 2, 2, 3, Float32Array.of(1, 2, 3, -4), twin)).toThrow(KernelError);
+    expect(() => compareWithTwin(NAME, 2, 2, 3, Float32Array.of(1, 2, -0, 4), Float32Array.of(1, 2, 0, 4))).toThrow(/out\[1,0\]/);
   });
 });
 

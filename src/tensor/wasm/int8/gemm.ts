@@ -13,6 +13,8 @@ import type { KernelSpec } from '../spec.js';
 import { heap } from '../heap.js';
 import { hasSimd128 } from '../probe.js';
 import { runSplit, splitParts, type SplitCall } from './split.js';
+import { compareWithTwin, intValidating } from './validate.js';
+import { kernelName } from '../spec.js';
 import { GEMM_I8_SPEC, emitGemmI8, specPanelBytes } from './emit.js';
 import { I8_MR, I8_NR, a16Bytes, packI8Host, unpackI8Host, type HostPackedI8, type I8PanelDims } from './layout.js';
 import { checkActivations, checkBiasOut, gemmI8Ref, type Int8Weights, type QuantizedActivations } from './ref.js';
@@ -197,9 +199,14 @@ export function gemmI8(a: QuantizedActivations, w: PackedI8, bias: Float32Array 
     ];
     // split: arg 2/3 = tiles [t0,t1), arg 5/6 = panels [p0,p1)
     const call: SplitCall = { kernel: k, fn: 'gemm', args, tiles: [2, 3, T], panels: [5, 6, P] };
-    runSplit(call, splitParts(opts.tasks));
+    runSplit(call, splitParts(opts.tasks, M * N * K));
     if (!direct) out.set(new Float32Array(h.buffer, cPtr, M * N));
   } finally {
     h.release(base);
+  }
+  if (intValidating()) {
+    const twin = new Float32Array(M * N);
+    gemmI8Ref(a, unpackI8(w), bias, twin);
+    compareWithTwin(kernelName(w.spec), M, N, K, out, twin);
   }
 }

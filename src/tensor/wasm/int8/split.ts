@@ -4,7 +4,7 @@
  * not depend on how the ranges are cut (bitwise identical for any thread count).
  */
 import type { Kernel } from '../compile.js';
-import { runTasks, threadCount } from '../../threads/pool.js';
+import { runTasks, threadsFor } from '../../threads/pool.js';
 
 /**
  * A kernel call whose args contain two half-open ranges: `tiles` = [index of t0, index of t1,
@@ -60,12 +60,13 @@ export function runSplit(call: SplitCall, parts: number): void {
 }
 
 /**
- * The number of tasks a call is cut into: `tasks` when given (tests cut calls on one thread
- * to check that the split never matters), else 1 on one thread and 4 per thread otherwise
- * (dynamic claiming then balances a core that another process keeps busy).
+ * The number of tasks a call of `macs` multiply-adds is cut into: `tasks` when given (tests cut
+ * calls to check that the split never matters), else 1 for small calls or one thread
+ * (threadsFor: waking the pool costs more than it saves) and 4 per thread otherwise (dynamic
+ * claiming then balances a core that another process keeps busy).
  */
-export function splitParts(tasks?: number): number {
+export function splitParts(tasks: number | undefined, macs: number): number {
   if (tasks !== undefined) return Math.max(1, Math.floor(tasks));
-  const n = threadCount();
+  const n = threadsFor(macs);
   return n === 1 ? 1 : 4 * n;
 }
