@@ -166,3 +166,24 @@ describe('OMSE (QuantWM w_quant_method = omse)', () => {
     expect(res.plan.layers.some((l) => l.search!.ratio.some((r) => r < 1))).toBe(true);
   });
 });
+
+describe('typed errors at the method boundaries', () => {
+  it('shape, value and missing-input errors name the op and the shapes', async () => {
+    const { smoothScales } = await import('../../src/quant/methods/smoothquant.js');
+    const { awqScales, awqSearchClip } = await import('../../src/quant/methods/awq.js');
+    const { gptq, gptqHessian, layerOutputError } = await import('../../src/quant/methods/gptq.js');
+    const { checkTarget } = await import('../../src/quant/seam.js');
+    const rng = new Rng(40);
+    const { targets } = toyBlock(rng, 8, 12);
+    expect(() => smoothScales(new Float32Array(3), new Float32Array(4), 0.5)).toThrow(ShapeError);
+    expect(() => smoothScales(Float32Array.of(NaN), Float32Array.of(1), 0.5)).toThrow(ValueError);
+    expect(() => awqScales(new Float32Array(0), 0.5)).toThrow(ValueError);
+    expect(() => awqSearchClip(rng.normalTensor([2, 4]), rng.normalTensor([3, 5]), -1, (w) => w)).toThrow(/does not take inputs/);
+    expect(() => gptqHessian(tensor([1, 2, 3]))).toThrow(ShapeError);
+    expect(() => layerOutputError(rng.normalTensor([3, 4]), rng.normalTensor([2, 5]), rng.normalTensor([2, 5]))).toThrow(ShapeError);
+    expect(() => gptq(targets, { calib: new Map() })).toThrow(/no calibration input/);
+    expect(() => gptq(targets, { calib: new Map([[targets[0].name, rng.normalTensor([5, 3])]]) , config: { layers: [targets[0].name] } })).toThrow(/calibration input must be f32 \(N, 8\)/);
+    expect(() => checkTarget('t', { ...targets[0], bias: rng.normalTensor([5]) })).toThrow(/bias/);
+    expect(() => checkTarget('t', { ...targets[0], prevNorm: { ...targets[0].prevNorm!, weight: rng.normalTensor([7]) } })).toThrow(/in_features/);
+  });
+});

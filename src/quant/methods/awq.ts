@@ -33,7 +33,7 @@
  * Losses are accumulated in float64; torch sums float32. Powers: float64 pow rounded once.
  */
 import { backend } from '../../tensor/backend.js';
-import { ValueError } from '../../tensor/errors.js';
+import { ShapeError, ValueError, fmtShape } from '../../tensor/errors.js';
 import { pow } from '../../tensor/math.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { CONVENTIONS, fakeQuantizeMinMax, type QuantizerSpec } from '../affine.js';
@@ -55,7 +55,7 @@ import {
 } from '../plan.js';
 import { calibInput, type CalibrationInputs, type LinearParams, type NormParams, type QuantTarget, type Semantics } from '../seam.js';
 import { actFor, finish } from './common.js';
-import { divideColumns, divideRows, scaleColumns, smoothNorm, transformInputs } from './transforms.js';
+import { check2d, divideColumns, divideRows, scaleColumns, smoothNorm, transformInputs } from './transforms.js';
 
 const fr = Math.fround;
 
@@ -95,6 +95,7 @@ function pseudoQuant(bits: number, gran: Granularity): (w: Tensor<'f32'>) => Ten
 
 /** x̄_j = fr(mean_n |x_nj|) (float64 sum). @param x (N, in) */
 export function meanAbs(x: Tensor<'f32'>): Float32Array {
+  check2d('meanAbs', 'x', x);
   const [N, I] = x.shape;
   const acc = new Float64Array(I);
   const X = x.f32;
@@ -104,6 +105,8 @@ export function meanAbs(x: Tensor<'f32'>): Float32Array {
 
 /** The AWQ scale for grid ratio r: s = max(x̄^r, 1e-4), then s / sqrt(max(s) min(s)). */
 export function awqScales(xMean: Float32Array, ratio: number): Float32Array {
+  if (xMean.length === 0) throw new ValueError('awqScales', 'no channels');
+  if (!(ratio >= 0 && ratio <= 1)) throw new ValueError('awqScales', `ratio must be in [0, 1], got ${ratio}`);
   const r = fr(ratio);
   const s = Float32Array.from(xMean, (v) => Math.max(fr(pow(v, r)), fr(1e-4)));
   let lo = Infinity;
@@ -166,6 +169,11 @@ export function awqSearchScale(
   semantics: Semantics,
   nGrid = 20,
 ): AwqScaleSearch {
+  check2d('awqSearchScale', 'x', x);
+  for (const w of ws) {
+    check2d('awqSearchScale', 'weight', w);
+    if (w.shape[1] !== x.shape[1]) throw new ShapeError('awqSearchScale', `weight ${fmtShape(w.shape)} does not take inputs ${fmtShape(x.shape)}`);
+  }
   const ctx = { semantics };
   const orgOut = inspect(x, ws.map((w, i) => effective[i](w)), ctx);
   const xMean = meanAbs(x);
@@ -204,6 +212,9 @@ export interface AwqClipSearch {
  * @param x (N, in) its input
  */
 export function awqSearchClip(w: Tensor<'f32'>, x: Tensor<'f32'>, groupSize: number, pq: (w: Tensor<'f32'>) => Tensor<'f32'>, nGrid = 20, maxShrink = 0.5, nSampleTokens = 512): AwqClipSearch {
+  check2d('awqSearchClip', 'w', w);
+  check2d('awqSearchClip', 'x', x);
+  if (w.shape[1] !== x.shape[1]) throw new ShapeError('awqSearchClip', `weight ${fmtShape(w.shape)} does not take inputs ${fmtShape(x.shape)}`);
   const [O, I] = w.shape;
   const G = groupSize > 0 && I % groupSize === 0 ? groupSize : I;
   const nG = I / G;

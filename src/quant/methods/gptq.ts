@@ -74,6 +74,7 @@ export interface GptqResult {
  * @returns (in, in) row-major
  */
 export function gptqHessian(x: Tensor<'f32'>): Float64Array {
+  if (x.dtype !== 'f32' || x.ndim !== 2 || x.shape[0] < 1) throw new ShapeError('gptqHessian', `x must be f32 (N >= 1, in), got ${x.dtype} ${fmtShape(x.shape)}`);
   const [N, I] = x.shape;
   const X = x.f32;
   const H = new Float64Array(I * I);
@@ -118,6 +119,7 @@ function choleskyLower(A: Float64Array, n: number, what: string): void {
  * torch.linalg.cholesky(·, upper=True), as fasterquant computes `Hinv`.
  */
 export function inverseCholeskyUpper(H: Float64Array, n: number): Float64Array {
+  if (!Number.isInteger(n) || n < 1 || H.length !== n * n) throw new ShapeError('inverseCholeskyUpper', `H has ${H.length} entries, expected ${n} x ${n}`);
   const L = H.slice();
   choleskyLower(L, n, 'H + λI');
   // L⁻¹ (lower), by forward substitution column by column
@@ -336,6 +338,8 @@ export function gptqLayer(w: Tensor<'f32'>, x: Tensor<'f32'>, opts: GptqOptions)
  * @param w (out, in)
  */
 export function gptqRtn(w: Tensor<'f32'>, bits: number, groupSize: number, symmetric = false): Tensor<'f32'> {
+  if (w.dtype !== 'f32' || w.ndim !== 2) throw new ShapeError('gptqRtn', `w must be f32 (out, in), got ${w.dtype} ${fmtShape(w.shape)}`);
+  if (groupSize !== -1 && (!Number.isInteger(groupSize) || groupSize < 1)) throw new ValueError('gptqRtn', `groupSize must be -1 or a positive integer, got ${groupSize}`);
   const [rows, cols] = w.shape;
   const maxq = bitType(bits, false).qmax;
   const rule = symmetric ? 'gptq-sym' : 'gptq-asym';
@@ -357,6 +361,9 @@ export function gptqRtn(w: Tensor<'f32'>, bits: number, groupSize: number, symme
 
 /** ||X Wᵀ - X Ŵᵀ||_F² / N in float64. @param x (N, in) @param w,wHat (out, in) */
 export function layerOutputError(x: Tensor<'f32'>, w: Tensor<'f32'>, wHat: Tensor<'f32'>): number {
+  if (x.ndim !== 2 || w.ndim !== 2 || w.shape[1] !== x.shape[1] || wHat.shape[0] !== w.shape[0] || wHat.shape[1] !== w.shape[1]) {
+    throw new ShapeError('layerOutputError', `inputs ${fmtShape(x.shape)}, weight ${fmtShape(w.shape)}, quantized ${fmtShape(wHat.shape)} do not fit`);
+  }
   const [N, I] = x.shape;
   const O = w.shape[0];
   const X = x.f32;

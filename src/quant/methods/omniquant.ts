@@ -50,7 +50,7 @@ import { roundHalfEven } from '../round.js';
 import { calibInput, normGroups, type CalibrationInputs, type LinearParams, type NormParams, type NormRef, type QuantTarget } from '../seam.js';
 import { actFor, finish } from './common.js';
 import { smoothScales } from './smoothquant.js';
-import { columnAbsMax, scaleColumns, shiftBias, smoothNorm, transformInputs, weightColumnAbsMax } from './transforms.js';
+import { check2d, columnAbsMax, scaleColumns, shiftBias, smoothNorm, transformInputs, weightColumnAbsMax } from './transforms.js';
 
 const fr = Math.fround;
 
@@ -101,6 +101,7 @@ interface LetState {
 
 /** δ_j = (max_j + min_j) / 2 over the calibration tokens (OmniQuant's act_shifts, without the EMA). @param x (N, in) */
 export function channelShift(x: Tensor<'f32'>): Float32Array {
+  check2d('channelShift', 'x', x);
   const [N, I] = x.shape;
   const lo = new Float32Array(I).fill(Infinity);
   const hi = new Float32Array(I).fill(-Infinity);

@@ -15,6 +15,7 @@
  * Powers are float64 (../../tensor/math.ts pow) rounded to float32 once; torch uses powf, which
  * can differ in the last bit.
  */
+import { ShapeError, ValueError } from '../../tensor/errors.js';
 import { pow } from '../../tensor/math.js';
 import { bitType } from '../bittype.js';
 import {
@@ -52,6 +53,12 @@ export interface SmoothQuantOptions {
  * Worked number: act 16, wmax 0.25, α = 0.5: 4 / 0.5 = 8.
  */
 export function smoothScales(actMax: Float32Array, weightMax: Float32Array, alpha: number): Float32Array {
+  const where = 'smoothScales';
+  if (actMax.length !== weightMax.length) throw new ShapeError(where, `act max has ${actMax.length} channels, weight max ${weightMax.length}`);
+  if (!(alpha >= 0 && alpha <= 1)) throw new ValueError(where, `alpha must be in [0, 1], got ${alpha}`);
+  for (let j = 0; j < actMax.length; j++) {
+    if (!Number.isFinite(actMax[j]) || !Number.isFinite(weightMax[j])) throw new ValueError(where, `channel ${j}: act max ${actMax[j]}, weight max ${weightMax[j]}`);
+  }
   const s = new Float32Array(actMax.length);
   const b = fr(1 - alpha);
   const a = fr(alpha);

@@ -15,6 +15,11 @@ import type { NormParams } from '../seam.js';
 
 const fr = Math.fround;
 
+/** @throws ShapeError unless t is a 2-D f32 tensor */
+export function check2d(where: string, what: string, t: Tensor): void {
+  if (t.dtype !== 'f32' || t.ndim !== 2) throw new ShapeError(where, `${what} must be f32 (rows, cols), got ${t.dtype} ${fmtShape(t.shape)}`);
+}
+
 function checkLen(where: string, what: string, n: number, v: Float32Array): void {
   if (v.length !== n) throw new ShapeError(where, `${what} has ${v.length} channels, expected ${n}`);
 }
@@ -35,6 +40,7 @@ export function smoothNorm(norm: NormParams, s: Float32Array, shift?: Float32Arr
 
 /** W'[:, j] = fr(W[:, j] s_j). @param w (out, in) */
 export function scaleColumns(w: Tensor<'f32'>, s: Float32Array): Tensor<'f32'> {
+  check2d('scaleColumns', 'w', w);
   const [O, I] = w.shape;
   checkLen('scaleColumns', 'scales', I, s);
   const out = new Float32Array(O * I);
@@ -45,7 +51,8 @@ export function scaleColumns(w: Tensor<'f32'>, s: Float32Array): Tensor<'f32'> {
 
 /** W'[:, j] = fr(W[:, j] / s_j) (undo a column scaling, AWQ's W' = Q(W s) / s). */
 export function divideColumns(w: Tensor<'f32'>, s: Float32Array): Tensor<'f32'> {
-  const [R, C] = w.shape.length === 2 ? w.shape : [w.size / s.length, s.length];
+  check2d('divideColumns', 'w', w);
+  const [R, C] = w.shape;
   checkLen('divideColumns', 'scales', C, s);
   const out = new Float32Array(R * C);
   const W = w.f32;
@@ -55,6 +62,7 @@ export function divideColumns(w: Tensor<'f32'>, s: Float32Array): Tensor<'f32'> 
 
 /** Rows r of W divided by s_r (scale_fc_fc: the earlier Linear's output channels). @param w (out, in) */
 export function divideRows(w: Tensor<'f32'>, rows: [number, number], s: Float32Array): Tensor<'f32'> {
+  check2d('divideRows', 'w', w);
   const [O, I] = w.shape;
   const [r0, r1] = rows;
   if (r0 < 0 || r1 > O || r1 - r0 !== s.length) throw new ShapeError('divideRows', `rows [${r0}, ${r1}) of ${fmtShape(w.shape)} for ${s.length} scales`);
@@ -65,7 +73,9 @@ export function divideRows(w: Tensor<'f32'>, rows: [number, number], s: Float32A
 
 /** b' = b + W δ (float32, k ascending); a missing bias counts as 0. @param w (out, in) */
 export function shiftBias(w: Tensor<'f32'>, bias: Tensor<'f32'> | null, shift: Float32Array): Tensor<'f32'> {
+  check2d('shiftBias', 'w', w);
   const [O, I] = w.shape;
+  if (bias && bias.size !== O) throw new ShapeError('shiftBias', `bias ${fmtShape(bias.shape)} for weight ${fmtShape(w.shape)}`);
   checkLen('shiftBias', 'shifts', I, shift);
   const out = new Float32Array(O);
   const W = w.f32;
@@ -79,7 +89,9 @@ export function shiftBias(w: Tensor<'f32'>, bias: Tensor<'f32'> | null, shift: F
 
 /** x' = fr(fr(x - δ) / s) per column: what the transformed LayerNorm feeds the Linears. @param x (N, in) */
 export function transformInputs(x: Tensor<'f32'>, s: Float32Array, shift?: Float32Array): Tensor<'f32'> {
+  check2d('transformInputs', 'x', x);
   const [N, I] = x.shape;
+  if (shift) checkLen('transformInputs', 'shifts', I, shift);
   checkLen('transformInputs', 'scales', I, s);
   const out = new Float32Array(N * I);
   const X = x.f32;
@@ -94,6 +106,7 @@ export function transformInputs(x: Tensor<'f32'>, s: Float32Array, shift?: Float
 
 /** Per-column max |x| over rows (SmoothQuant's act_scales). @param x (N, in) */
 export function columnAbsMax(x: Tensor<'f32'>): Float32Array {
+  check2d('columnAbsMax', 'x', x);
   const [N, I] = x.shape;
   const out = new Float32Array(I);
   const X = x.f32;
@@ -103,6 +116,8 @@ export function columnAbsMax(x: Tensor<'f32'>): Float32Array {
 
 /** Per-column max over rows of |W| for several (out, in) weights sharing `in` (SmoothQuant's weight_scales). */
 export function weightColumnAbsMax(ws: readonly Tensor<'f32'>[]): Float32Array {
+  if (ws.length === 0) throw new ShapeError('weightColumnAbsMax', 'no weights');
+  for (const w of ws) check2d('weightColumnAbsMax', 'w', w);
   const I = ws[0].shape[1];
   const out = new Float32Array(I);
   for (const w of ws) {
