@@ -97,7 +97,13 @@ describe('dataset generation and storage', () => {
     expect(() => decodeDataset(grown)).toThrow(/trailing/);
   });
 
-  it('any flipped byte is detected (magic, header CRC, chunk CRC or inflate error)', () => {
+  it('any flipped byte is detected (magic, header CRC, compressed-chunk CRC, data CRC or inflate error)', () => {
+    // every byte once, with a rotating single-bit flip (DEFLATE padding bits included)
+    for (let i = 0; i < bytes.length; i++) {
+      const bad = bytes.slice();
+      bad[i] ^= 1 << (i % 8);
+      expect(() => decodeDataset(bad)).toThrow(QuantwmError);
+    }
     fc.assert(
       fc.property(fc.integer({ min: 0, max: bytes.length - 1 }), fc.integer({ min: 1, max: 255 }), (i, x) => {
         const bad = bytes.slice();

@@ -39,5 +39,5 @@ const SNAPSHOT: Record<string, unknown> = {
   pointmaze: { states: '594c69f3', pixels: 'e03dfa16' },
   pusht: { states: '7a3e4e19', pixels: '76a165e6' },
   // also pins fflate's deflate output (fflate 0.8) and @msgpack/msgpack's header encoding
-  datasets: ['e41007f3', '0d208f3f', '5e8d1ad9'],
+  datasets: ['2d4740c8', 'f6c4203e', '6c5e2073'],
 };
