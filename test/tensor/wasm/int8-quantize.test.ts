@@ -1,5 +1,5 @@
 /**
- * quant_rows_f32_i8__simd128 replicates src/quant/affine.ts and nothing else:
+ * quant_rows_f32_i8__kc16__simd128 replicates src/quant/affine.ts and nothing else:
  *  - quantizeRowsI8 == quantizeValue (the one formula it copies) for the onnx, torch and
  *    quantwm-uniform conventions, bit for bit, on exact ties x = fr((k + 0.5)·s), ±0, ±Infinity,
  *    huge values, signed/unsigned and narrow code ranges, per-row and per-tensor parameters;

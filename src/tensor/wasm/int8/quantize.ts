@@ -1,5 +1,5 @@
 /**
- * Dynamic activation quantization on SIMD128 (`quant_rows_f32_i8__simd128`): the row
+ * Dynamic activation quantization on SIMD128 (`quant_rows_f32_i8__kc16__simd128`): the row
  * min/max an observer needs and the elementwise code formula, so that a W8A8 / W4A8 Linear
  * can quantize its input per token at kernel speed.
  *
