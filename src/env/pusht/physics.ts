@@ -125,6 +125,9 @@ export function blockSubstep(s: Float64Array): void {
   const vx = vel.x;
   const vy = vel.y;
   const w = vel.w;
+  // touching within the slop: no impulse, and the pose is left bit-identical (re-deriving the
+  // origin from the CoG would drift by an ulp)
+  if (vx === 0 && vy === 0 && w === 0) return;
   const angle = s[4] + w * PUSHT.dt;
   const q = pose(0, 0, angle);
   const cx = gx + vx * PUSHT.dt;
