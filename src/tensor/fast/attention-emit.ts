@@ -16,12 +16,13 @@
  * Per task scratch (attentionScratchBytes): q' (Mp x dh, Mp = N rounded up to 4, padded rows
  * zero), kᵀ (dh x Np, Np = N rounded up to 8, padded columns zero), dots and probabilities for
  * 4 rows (4 x Np f32 each) and the float64 exp scratch. Key columns >= N and masked entries
- * are -Inf before the softmax. Requires dh % 4 == 0 (the API falls back otherwise).
+ * are -Inf before the softmax; a 4 x 8 tile the mask hides entirely skips its dots (they
+ * would be replaced by -Inf anyway). Requires dh % 4 == 0 (the API falls back otherwise).
  *
  * Reads: the mask 8 bytes at a time (up to 7 past its end: overreadBytes 8); never writes
  * outside the output rows of its (b, h) range.
  */
-import { ModuleBuilder, call, f32, f32x4, f64x2, i16x8, i32, i32x4, i8x16, select, v128 } from '../wasm/emit/index.js';
+import { ModuleBuilder, call, f32, f32x4, f64x2, i16x8, i32, i32x4, i64, i8x16, select, v128 } from '../wasm/emit/index.js';
 import type { FuncBuilder, Local } from '../wasm/emit/index.js';
 import type { EmitContext, KernelSpec } from '../wasm/spec.js';
 import { kernelName } from '../wasm/spec.js';
@@ -134,6 +135,7 @@ export function emitAttention(spec: KernelSpec, ctx: EmitContext): ModuleBuilder
       const pv = L('pv');
       const mrow = L('mrow');
       const end = L('end');
+      const any = f.local('i64', 'mask_any');
       const pr = [0, 1, 2, 3].map((r) => L(`pr${r}`));
       const vs = f.local('v128', 'vscale');
       const vx = f.local('v128', 'vx');
@@ -204,7 +206,24 @@ export function emitAttention(spec: KernelSpec, ctx: EmitContext): ModuleBuilder
           f.set(rows, i32.sub(N, i0));
           f.if(i32.gt_s(rows, 4), () => f.set(rows, 4));
           // ---- dots for rows i0..i0+3, 8 key columns per tile
-          f.for(jb, 0, NpB, 32, () => {
+          f.for(jb, 0, NpB, 32, (_brk, next) => {
+            // a tile the mask hides entirely (4 rows x 8 keys) is -Inf whatever its dots: skip them
+            f.if(mask, () => {
+              f.set(any, i64.const(0));
+              for (let r = 0; r < 4; r++) {
+                f.set(i, i32.add(i0, r));
+                f.set(mrow, i32.add(mask, i32.add(i32.mul(select(i, i32.sub(N, 1), i32.lt_s(i, N)), N), i32.shr_u(jb, 2))));
+                f.set(any, i64.or(any, i64.load(mrow, 0, 0)));
+              }
+              f.if(i64.eqz(any), () => {
+                for (let r = 0; r < 4; r++) {
+                  f.set(dst, i32.add(dd, i32.add(i32.mul(NpB, r), jb)));
+                  f.exec(v128.store(dst, ninf, 0, 2));
+                  f.exec(v128.store(dst, ninf, 16, 2));
+                }
+                f.br(next);
+              });
+            });
             for (let r = 0; r < 4; r++) {
               f.set(pr[r], i32.add(qs, i32.mul(i32.add(i0, r), dhB)));
               f.set(acc[r][0], v128.zero());

@@ -24,7 +24,7 @@ import { checkF32, checkNumber } from '../ops/util.js';
 import { compileKernel } from '../wasm/compile.js';
 import { hasSimd128 } from '../wasm/probe.js';
 import { runTasks } from '../threads/pool.js';
-import { softmax } from './softmax.js';
+import { softmax as softmaxRef } from '../ops/softmax.js';
 import { ATTENTION_EXPORT, ATTENTION_SPEC, ATTN_PARAM, ATTN_PARAM_BYTES, ATTN_SCALE_AT, attentionScratchBytes, emitAttention } from './attention-emit.js';
 import { copyIn, copyOutF32, splitRange, threadsFor, withHeap } from './stage.js';
 
@@ -51,7 +51,7 @@ export function attentionRef(q: Tensor<'f32'>, k: Tensor<'f32'>, v: Tensor<'f32'
   const qq = opts.scaleAt === 'q' ? scaleOp(q, s) : q;
   let dots = matmul(qq, k, { transB: true });
   if (opts.scaleAt === 'dots') dots = scaleOp(dots, s);
-  return matmul(softmax(dots, -1, opts.mask ?? null), v);
+  return matmul(softmaxRef(dots, -1, opts.mask ?? null), v);
 }
 
 /** Shapes of q, k, v: all f32 (B, H, N, dh) and equal. Returns dh. */

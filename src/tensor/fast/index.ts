@@ -17,3 +17,5 @@ export { SOFTMAX_SPEC } from './softmax-emit.js';
 export { attention, attentionRef, attentionQkv, attentionQkvRef } from './attention.js';
 export type { AttentionOptions } from './attention.js';
 export { ATTENTION_SPEC } from './attention-emit.js';
+export { add, mul, scale } from './elementwise.js';
+export { permute, slice, concat, splitHeads, mergeHeads } from './layout.js';
