@@ -1,3 +1,3 @@
 /** Kernel threads: pool API (the worker factories live in src/platform/workers-*.ts). */
-export { setThreads, threadCount, threadsFor, setMinParallelWork, shutdownThreads, poolStats, runTasks, ThreadError } from './pool.js';
+export { setThreads, setWorkerFactory, threadCount, threadsFor, setMinParallelWork, shutdownThreads, poolStats, runTasks, ThreadError } from './pool.js';
 export type { WorkerFactory, WorkerHandle } from './types.js';

@@ -79,11 +79,33 @@ export function setThreads(n: number, f?: WorkerFactory): number {
   return n;
 }
 
+/**
+ * Install the runtime's worker factory (src/platform/workers-*.ts) and start the thread count
+ * requested so far (QWM_THREADS, default 1). Returns the count in effect. The CLI calls this
+ * once at start-up: `setWorkerFactory(nodeWorkers)`.
+ */
+export function setWorkerFactory(f: WorkerFactory | null): number {
+  if (f !== factory) {
+    shutdownPool();
+    factory = f;
+  }
+  const n = requested ?? envThreads();
+  requested = n;
+  return n > 1 && factory ? setThreads(n) : 1;
+}
+
+function envThreads(): number {
+  const raw = envVar('QWM_THREADS');
+  if (raw === undefined || raw === '') return 1;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new ValueError('QWM_THREADS', `must be an integer in [1, 256], got ${raw}`);
+  return n;
+}
+
 /** Threads in effect for kernel calls (1 = single-threaded). */
 export function threadCount(): number {
   if (requested === null) {
-    const env = Number(envVar('QWM_THREADS') ?? '1');
-    requested = Number.isInteger(env) && env >= 1 ? env : 1;
+    requested = envThreads();
     if (requested > 1 && factory) setThreads(requested);
   }
   return pool ? pool.active : 1;

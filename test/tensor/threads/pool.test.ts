@@ -161,4 +161,22 @@ console.log('done', C[0]);
     const out = execFileSync(process.execPath, ['--import', 'tsx', script], { cwd: root, timeout: 60_000, encoding: 'utf8' });
     expect(out.trim()).toBe('done 128');
   });
+
+  it('QWM_THREADS=3 is honoured by setWorkerFactory; a bad value is a ValueError naming QWM_THREADS', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qwm-env-'));
+    const root = resolve(__dirname, '../../..');
+    const script = join(dir, 'env.ts');
+    writeFileSync(
+      script,
+      `import { setWorkerFactory, threadCount, shutdownThreads } from '${root}/src/tensor/threads/pool.ts';
+import { nodeWorkers } from '${root}/src/platform/workers-node.ts';
+try { console.log('threads', setWorkerFactory(nodeWorkers), threadCount()); } catch (e) { console.log('error', String(e)); }
+shutdownThreads();
+`,
+    );
+    const run = (v: string) =>
+      execFileSync(process.execPath, ['--import', 'tsx', script], { cwd: root, timeout: 60_000, encoding: 'utf8', env: { ...process.env, QWM_THREADS: v } }).trim();
+    expect(run('3')).toBe('threads 3 3');
+    expect(run('two')).toMatch(/^error ValueError: QWM_THREADS: must be an integer/);
+  });
 });
