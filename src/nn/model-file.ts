@@ -58,13 +58,17 @@ export function readModelFile(bytes: Uint8Array, opts: QwmReadOptions = {}): { h
 
 /** A float world model from a .qwm file; shapes are checked against its config parameter by parameter. */
 export function loadWorldModel(bytes: Uint8Array, opts: QwmReadOptions = {}): { model: WorldModel; meta: Record<string, PlainData>; config: Record<string, PlainData> } {
-  const file = opts.file ?? '<model>';
   const { header, tensors, meta, config } = readModelFile(bytes, opts);
+  return { model: worldModelFromParts(header, tensors, opts.file ?? '<model>'), meta, config };
+}
+
+/** Build the model a header describes from float tensors under canonical names. */
+export function worldModelFromParts(header: ModelFileHeader, tensors: ReadonlyMap<string, Tensor>, file: string): WorldModel {
   if (header.kind !== 'world-model' || !header.model || !header.stats) {
     throw new FormatError('E_CONFIG', { file, field: 'config.quantwm' }, `expected a world model, found kind '${header.kind}'`);
   }
   validateConfig(header.model);
   const w: WeightMap = new Map();
   for (const [n, t] of tensors) if (t.dtype === 'f32') w.set(n, t as Tensor<'f32'>);
-  return { model: new WorldModel(header.model, w, statsFromPlain(header.stats as unknown as Record<string, unknown>, file)), meta, config };
+  return new WorldModel(header.model, w, statsFromPlain(header.stats as unknown as Record<string, unknown>, file));
 }
