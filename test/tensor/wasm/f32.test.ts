@@ -154,3 +154,31 @@ describe('QWM_VALIDATE', () => {
     }
   });
 });
+
+describe('QWM_DEBUG', () => {
+  it('2 logs the kernel name, size and spec on first compile; 3 adds the WAT-style listing', async () => {
+    const { compileKernel } = await import('../../../src/tensor/wasm/compile.js');
+    const { emitGemmF32 } = await import('../../../src/tensor/wasm/f32/gemm.js');
+    const { GEMM_F32_SPEC } = await import('../../../src/tensor/wasm/f32/api.js');
+    const lines: string[] = [];
+    const orig = console.error;
+    const prevEnv = process.env.QWM_DEBUG;
+    console.error = (...a: unknown[]) => void lines.push(a.join(' '));
+    try {
+      process.env.QWM_DEBUG = '2';
+      compileKernel({ ...GEMM_F32_SPEC, tile: { mr: 2, nr: 8, kc: 32, mc: 8, ku: 1 } }, emitGemmF32);
+      expect(lines.length).toBe(1);
+      expect(lines[0]).toMatch(/^\[qwm\] kernel gemm_f32__mr2_nr8_kc32_mc8_ku1__simd128_packa \d+ B \{"op":"gemm"/);
+      process.env.QWM_DEBUG = '3';
+      compileKernel({ ...GEMM_F32_SPEC, tile: { mr: 2, nr: 8, kc: 64, mc: 8, ku: 1 } }, emitGemmF32);
+      expect(lines.length).toBe(3);
+      expect(lines[2]).toContain('(func $ukernel_2x8');
+      expect(lines[2]).toContain('v128.load32_splat');
+      expect(lines[2]).toContain('local.set $vacc1x4567');
+    } finally {
+      console.error = orig;
+      if (prevEnv === undefined) delete process.env.QWM_DEBUG;
+      else process.env.QWM_DEBUG = prevEnv;
+    }
+  });
+});
