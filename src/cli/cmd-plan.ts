@@ -1,6 +1,6 @@
 import { encodeGif } from '../env/render/gif.js';
 import type { Env } from '../env/types.js';
-import { loadWorldModel } from '../nn/model-file.js';
+import { loadModel } from '../quant/model-file.js';
 import type { WorldModel } from '../nn/world-model.js';
 import { nodePlatform } from '../platform/node.js';
 import { CemPlanner } from '../plan/planners.js';
@@ -66,7 +66,7 @@ export const planCommand: Command = {
 
     const dataset = opts.data ? await readDataset(opts.data as string) : undefined;
     let wm: WorldModel | null = null;
-    if (opts.weights) wm = loadWorldModel(await nodePlatform.readFile(opts.weights as string), { file: opts.weights as string }).model;
+    if (opts.weights) wm = loadModel(await nodePlatform.readFile(opts.weights as string), { file: opts.weights as string }).model;
     if (!wm && !opts.oracle) required(undefined, '--weights');
     const norm: ActionNorm = wm
       ? { mean: wm.stats.actionMean, std: wm.stats.actionStd }
