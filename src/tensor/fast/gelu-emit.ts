@@ -1,6 +1,6 @@
 /**
- * GELU kernel emitter: out[i] = fround(x·P(x)) for n floats, 4 per iteration as two f64x2
- * halves, where P(x) = 1 - Q(|x|) for x >= 0 and Q(|x|) for x < 0, Q(a) = Phi(-a) read from
+ * GELU kernel emitter: out[i] = fround(x·P(x)) for n floats, 8 per iteration as four
+ * interleaved f64x2 chains, where P(x) = 1 - Q(|x|) for x >= 0 and Q(|x|) for x < 0, Q(a) = Phi(-a) read from
  * the degree-7 interval table of gelu-table.ts (two-lane gather: v128.load64_zero +
  * v128.load64_lane per coefficient, the coefficient index as a static memarg offset).
  *
@@ -20,7 +20,7 @@ export const GELU_SPEC: KernelSpec = {
   op: 'gelu',
   types: 'f32',
   what: { tab: `${GELU_PER_UNIT}x${GELU_DEG}` },
-  tile: { u: 4 },
+  tile: { u: 8 },
   isa: 'simd128',
   variant: 'f64x2',
   overreadBytes: 12,
@@ -30,27 +30,48 @@ export const GELU_SPEC: KernelSpec = {
 export const GELU_EXPORT = 'gelu';
 
 const LOG2_STRIDE_BYTES = Math.log2(GELU_STRIDE * 8);
+/** 1.5·2^52: floor(t) + MAGIC holds the integer floor(t) in its low 32 bits. */
+const MAGIC = 6755399441055744;
 
-/** Emit `dst = gelu64(x)` for the two float64 lanes of local `x` (see geluScalarFast). */
-function emitGelu2(f: FuncBuilder, x: Local, dst: Local, tmp: { a: Local; t: Local; iv: Local; u: Local; p: Local; ad0: Local; ad1: Local; c: Local }, tbl: Local): void {
-  const { a, t, iv, u, p, ad0, ad1, c } = tmp;
-  f.set(a, f64x2.abs(x));
-  f.set(t, f64x2.mul(a, f64x2.splat(GELU_PER_UNIT)));
-  f.set(iv, i32x4.min_s(i32x4.trunc_sat_f64x2_s_zero(t), i32x4.splat(GELU_INTERVALS - 1)));
-  // u = (t - I)·2 - 1, exact
-  f.set(u, f64x2.sub(f64x2.mul(f64x2.sub(t, f64x2.convert_low_i32x4_s(iv)), f64x2.splat(2)), f64x2.splat(1)));
-  f.set(ad0, i32.add(tbl, i32.shl(i32x4.extract_lane(iv, 0), LOG2_STRIDE_BYTES)));
-  f.set(ad1, i32.add(tbl, i32.shl(i32x4.extract_lane(iv, 1), LOG2_STRIDE_BYTES)));
-  const coef = (k: number) => v128.load64_lane(ad1, v128.load64_zero(ad0, 8 * k), 1, 8 * k);
-  f.set(p, coef(GELU_DEG));
-  for (let k = GELU_DEG - 1; k >= 0; k--) {
-    f.set(c, coef(k));
-    f.set(p, f64x2.add(f64x2.mul(p, u), c));
-  }
+interface Chain {
+  x: Local;
+  a: Local;
+  t: Local;
+  fl: Local;
+  u: Local;
+  p: Local;
+  ad0: Local;
+  ad1: Local;
+}
+
+function chain(f: FuncBuilder, i: number, x: Local): Chain {
+  const v = (n: string) => f.local('v128', `v${n}${i}`);
+  return { x, a: v('a'), t: v('t'), fl: v('fl'), u: v('u'), p: v('p'), ad0: f.local('i32', `ad${i}_0`), ad1: f.local('i32', `ad${i}_1`) };
+}
+
+/**
+ * Emit `c.p = gelu64(c.x)` for the two float64 lanes of each chain (see geluScalarFast),
+ * the chains interleaved step by step (the Horner chain is latency-bound).
+ */
+function emitGeluChains(f: FuncBuilder, cs: readonly Chain[], tbl: Local): void {
+  const each = (fn: (c: Chain) => void) => cs.forEach(fn);
+  each((c) => f.set(c.a, f64x2.abs(c.x)));
+  each((c) => f.set(c.t, f64x2.mul(c.a, f64x2.splat(GELU_PER_UNIT))));
+  // I = t < last ? floor(t) : last (NaN -> last); u = (t - I)·2 - 1, exact
+  each((c) => f.set(c.fl, f64x2.floor(f64x2.pmin(f64x2.splat(GELU_INTERVALS - 1), c.t))));
+  each((c) => f.set(c.u, f64x2.sub(f64x2.mul(f64x2.sub(c.t, c.fl), f64x2.splat(2)), f64x2.splat(1))));
+  each((c) => f.set(c.fl, f64x2.add(c.fl, f64x2.splat(MAGIC))));
+  each((c) => {
+    f.set(c.ad0, i32.add(tbl, i32.shl(i32x4.extract_lane(c.fl, 0), LOG2_STRIDE_BYTES)));
+    f.set(c.ad1, i32.add(tbl, i32.shl(i32x4.extract_lane(c.fl, 2), LOG2_STRIDE_BYTES)));
+  });
+  const coef = (c: Chain, k: number) => v128.load64_lane(c.ad1, v128.load64_zero(c.ad0, 8 * k), 1, 8 * k);
+  each((c) => f.set(c.p, coef(c, GELU_DEG)));
+  for (let k = GELU_DEG - 1; k >= 0; k--) each((c) => f.set(c.p, f64x2.add(f64x2.mul(c.p, c.u), coef(c, k))));
   // q = a < AMAX ? p : +0 ; P = x < 0 ? q : 1 - q ; r = x·P ; r = x == -inf ? +0 : r
-  f.set(p, v128.and(p, f64x2.lt(a, f64x2.splat(GELU_INTERVALS / GELU_PER_UNIT))));
-  f.set(p, v128.bitselect(p, f64x2.sub(f64x2.splat(1), p), f64x2.lt(x, f64x2.splat(0))));
-  f.set(dst, v128.andnot(f64x2.mul(x, p), f64x2.eq(x, f64x2.splat(-Infinity))));
+  each((c) => f.set(c.p, v128.and(c.p, f64x2.lt(c.a, f64x2.splat(GELU_INTERVALS / GELU_PER_UNIT)))));
+  each((c) => f.set(c.p, v128.bitselect(c.p, f64x2.sub(f64x2.splat(1), c.p), f64x2.lt(c.x, f64x2.splat(0)))));
+  each((c) => f.set(c.p, v128.andnot(f64x2.mul(c.x, c.p), f64x2.eq(c.x, f64x2.splat(-Infinity)))));
 }
 
 export function emitGelu(spec: KernelSpec, ctx: EmitContext): ModuleBuilder {
@@ -61,50 +82,52 @@ export function emitGelu(spec: KernelSpec, ctx: EmitContext): ModuleBuilder {
     { pin: 'i32', pout: 'i32', n: 'i32', tbl: 'i32' },
     [],
     (f, p) => {
-      const vx = f.local('v128', 'vx0123');
-      const lo = f.local('v128', 'vx01');
-      const hi = f.local('v128', 'vx23');
-      const rlo = f.local('v128', 'vy01');
-      const rhi = f.local('v128', 'vy23');
-      const vy = f.local('v128', 'vy0123');
-      const tmp = {
-        a: f.local('v128', 'va'),
-        t: f.local('v128', 'vt'),
-        iv: f.local('v128', 'vidx'),
-        u: f.local('v128', 'vu'),
-        p: f.local('v128', 'vp'),
-        ad0: f.local('i32', 'ad0'),
-        ad1: f.local('i32', 'ad1'),
-        c: f.local('v128', 'vc'),
-      };
+      const vx = [f.local('v128', 'vx0123'), f.local('v128', 'vx4567')];
+      const xs = [0, 1, 2, 3].map((i) => f.local('v128', `vx${2 * i}${2 * i + 1}`));
+      const cs = xs.map((x, i) => chain(f, i, x));
       const end = f.local('i32', 'end');
       const rem = f.local('i32', 'rem');
-      const body = () => {
-        f.set(lo, f64x2.promote_low_f32x4(vx));
-        f.set(hi, f64x2.promote_low_f32x4(i8x16.shuffle(vx, vx, [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15])));
-        emitGelu2(f, lo, rlo, tmp, p.tbl);
-        emitGelu2(f, hi, rhi, tmp, p.tbl);
-        f.set(vy, i8x16.shuffle(f32x4.demote_f64x2_zero(rlo), f32x4.demote_f64x2_zero(rhi), [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]));
+      const HI = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+      const JOIN = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+      /** gelu of vectors vx[0..nv-1] (4 floats each) into vx[0..nv-1] */
+      const body = (nv: 1 | 2) => {
+        for (let v = 0; v < nv; v++) {
+          f.set(xs[2 * v], f64x2.promote_low_f32x4(vx[v]));
+          f.set(xs[2 * v + 1], f64x2.promote_low_f32x4(i8x16.shuffle(vx[v], vx[v], HI)));
+        }
+        emitGeluChains(f, cs.slice(0, 2 * nv), p.tbl);
+        for (let v = 0; v < nv; v++) f.set(vx[v], i8x16.shuffle(f32x4.demote_f64x2_zero(cs[2 * v].p), f32x4.demote_f64x2_zero(cs[2 * v + 1].p), JOIN));
       };
-      f.set(end, i32.add(p.pin, i32.shl(i32.and(p.n, -4), 2)));
+      // 8 per iteration
+      f.set(end, i32.add(p.pin, i32.shl(i32.and(p.n, -8), 2)));
       f.block((done) => {
         f.brIf(done, i32.ge_u(p.pin, end));
         f.loop((top) => {
-          f.set(vx, v128.load(p.pin, 0, 2));
-          body();
-          f.exec(v128.store(p.pout, vy, 0, 2));
-          f.set(p.pin, i32.add(p.pin, 16));
-          f.set(p.pout, i32.add(p.pout, 16));
+          f.set(vx[0], v128.load(p.pin, 0, 2));
+          f.set(vx[1], v128.load(p.pin, 16, 2));
+          body(2);
+          f.exec(v128.store(p.pout, vx[0], 0, 2));
+          f.exec(v128.store(p.pout, vx[1], 16, 2));
+          f.set(p.pin, i32.add(p.pin, 32));
+          f.set(p.pout, i32.add(p.pout, 32));
           f.brIf(top, i32.lt_u(p.pin, end));
         });
       });
+      // then 4, then the last 1..3 (a full vector is read, lanes stored one by one)
+      f.if(i32.and(p.n, 4), () => {
+        f.set(vx[0], v128.load(p.pin, 0, 2));
+        body(1);
+        f.exec(v128.store(p.pout, vx[0], 0, 2));
+        f.set(p.pin, i32.add(p.pin, 16));
+        f.set(p.pout, i32.add(p.pout, 16));
+      });
       f.set(rem, i32.and(p.n, 3));
       f.if(rem, () => {
-        f.set(vx, v128.load(p.pin, 0, 2));
-        body();
-        f.exec(f32.store(p.pout, f32x4.extract_lane(vy, 0)));
-        f.if(i32.gt_u(rem, 1), () => f.exec(f32.store(p.pout, f32x4.extract_lane(vy, 1), 4)));
-        f.if(i32.gt_u(rem, 2), () => f.exec(f32.store(p.pout, f32x4.extract_lane(vy, 2), 8)));
+        f.set(vx[0], v128.load(p.pin, 0, 2));
+        body(1);
+        f.exec(f32.store(p.pout, f32x4.extract_lane(vx[0], 0)));
+        f.if(i32.gt_u(rem, 1), () => f.exec(f32.store(p.pout, f32x4.extract_lane(vx[0], 1), 4)));
+        f.if(i32.gt_u(rem, 2), () => f.exec(f32.store(p.pout, f32x4.extract_lane(vx[0], 2), 8)));
       });
     },
     GELU_EXPORT,

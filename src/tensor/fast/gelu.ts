@@ -35,8 +35,8 @@ let tab: Float64Array | null = null;
 export function upperTailFast(a: number): number {
   const T = (tab ??= geluTable());
   const t = a * GELU_PER_UNIT;
-  // as i32x4.trunc_sat then min_s: NaN -> 0, large values saturate, then the last interval
-  const I = t >= GELU_INTERVALS - 1 ? GELU_INTERVALS - 1 : t === t ? Math.trunc(t) : 0;
+  // as the kernel's floor(pmin(last, t)): the last interval for t >= last and for NaN
+  const I = t < GELU_INTERVALS - 1 ? Math.floor(t) : GELU_INTERVALS - 1;
   const u = (t - I) * 2 - 1;
   const o = I * GELU_STRIDE;
   let p = T[o + GELU_DEG];
