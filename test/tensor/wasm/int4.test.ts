@@ -110,6 +110,35 @@ describe(`${W4A8} and ${W4A16} == twins (INT_GEMM_VS_REF = 0, bit-exact)`, () =>
   }
 });
 
+describe(`${W4A16}: float edge values`, () => {
+  it('activations with ±0, subnormals and magnitudes up to 2^60 stay bit-exact (incl. -0 outputs)', () => {
+    let runs = 0;
+    fc.assert(
+      fc.property(fc.constantFrom(1, 5), fc.constantFrom(7, 9), fc.constantFrom(3, 33), fc.nat(), (M, N, K, seed) => {
+        runs++;
+        const rng = new Rng(seed);
+        const w = genInt4Weights(rng, N, K, 16, rng.int(2) === 1, 'random');
+        const x = new Float32Array(M * K).map(() => {
+          const u = rng.int(6);
+          if (u === 0) return rng.int(2) ? 0 : -0;
+          if (u === 1) return (rng.int(2) ? 1 : -1) * 2 ** -(127 + rng.int(22)); // subnormal
+          if (u === 2) return (rng.int(2) ? 1 : -1) * 2 ** (20 + rng.int(40));
+          return rng.normal();
+        });
+        const p = packI4(w);
+        const ref = new Float32Array(M * N);
+        const got = new Float32Array(M * N);
+        gemmW4A16Ref(M, x, w, null, ref);
+        gemmW4A16(M, x, p, null, got);
+        p.free();
+        expectBitExact(W4A16, `M×N×K=${M}×${N}×${K} seed=${seed}`, ref, got);
+      }),
+      { numRuns: 40, seed: 0x4c },
+    );
+    expect(runs).toBe(40);
+  });
+});
+
 describe('heap-resident output', () => {
   it('out views on the kernel heap are written in place and equal the copied results', () => {
     const rng = new Rng(9);
