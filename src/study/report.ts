@@ -1,5 +1,5 @@
 import { cellKey, WA_BITS, WEIGHT_BITS, type Cell, type Task } from './grid.js';
-import type { CellResult } from './results.js';
+import type { CellResult, CellTiming } from './results.js';
 import { chart, type Series } from './svg.js';
 import { allVerdicts, lossSuccessAuc } from './verdicts.js';
 
@@ -17,7 +17,8 @@ function table(header: string[], rows: string[][]): string {
 }
 
 /** The report: tables laid out like the paper's, verdicts computed from the numbers, cost columns. */
-export function renderReport(results: readonly CellResult[], title = 'quantwm study'): string {
+export function renderReport(unordered: readonly CellResult[], timings: ReadonlyMap<string, CellTiming> = new Map(), title = 'quantwm study'): string {
+  const results = byKey(unordered);
   const find = new Map(results.map((r) => [r.key, r]));
   const get = (c: Cell): CellResult | undefined => find.get(cellKey(c));
   const tasks = [...new Set(results.map((r) => r.cell.task))] as Task[];
@@ -67,7 +68,8 @@ export function renderReport(results: readonly CellResult[], title = 'quantwm st
         rs.map((r) => {
           const auc = lossSuccessAuc(r);
           const by = r.metrics.success_by_iter;
-          return [r.key, String(r.model_bytes), r.ms_per_cem_step.toFixed(1), auc === null ? '–' : auc.toFixed(2), `${(by[0] ?? 0).toFixed(2)} / ${(by[4] ?? by[by.length - 1] ?? 0).toFixed(2)} / ${(by[by.length - 1] ?? 0).toFixed(2)}`];
+          const t = timings.get(r.key);
+          return [r.key, String(r.model_bytes), t ? t.ms_per_cem_step.toFixed(1) : '–', auc === null ? '–' : auc.toFixed(2), `${(by[0] ?? 0).toFixed(2)} / ${(by[4] ?? by[by.length - 1] ?? 0).toFixed(2)} / ${(by[by.length - 1] ?? 0).toFixed(2)}`];
         }),
       ),
       '',
@@ -76,12 +78,18 @@ export function renderReport(results: readonly CellResult[], title = 'quantwm st
   return out.join('\n');
 }
 
+/** Canonical order (by key), so a merged or resumed run renders the same bytes as a single one. */
+function byKey(rs: readonly CellResult[]): CellResult[] {
+  return [...rs].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
 function uniq(xs: string[]): string[] {
   return [...new Set(xs)];
 }
 
 /** SVG plots: success vs bits per method, success vs MPC budget, planning loss vs success. Keyed by file name. */
-export function renderPlots(results: readonly CellResult[]): Map<string, string> {
+export function renderPlots(unordered: readonly CellResult[]): Map<string, string> {
+  const results = byKey(unordered);
   const plots = new Map<string, string>();
   const tasks = [...new Set(results.map((r) => r.cell.task))];
   for (const task of tasks) {

@@ -11,7 +11,15 @@ export interface CellResult {
   metrics: EvalResult;
   /** bytes of the (quantized) model file */
   model_bytes: number;
-  /** mean wall time of one CEM optimisation step, ms (informative; machine-dependent) */
+}
+
+/**
+ * Wall-clock facts of a cell, kept apart in timings.jsonl: machine-dependent, so results.jsonl
+ * stays a pure function of the grid and the seeds (a resumed or sharded run writes the same bytes).
+ */
+export interface CellTiming {
+  key: string;
+  /** mean time of one CEM optimisation step (one batched rollout of all samples), ms */
   ms_per_cem_step: number;
   seconds: number;
 }
@@ -19,7 +27,7 @@ export interface CellResult {
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-export function resultLine(r: CellResult): Uint8Array {
+export function resultLine(r: CellResult | CellTiming): Uint8Array {
   return enc.encode(`${JSON.stringify(r)}\n`);
 }
 
@@ -56,6 +64,20 @@ export function orderResults(results: readonly CellResult[], cells: readonly Cel
   for (const c of cells) {
     const r = m.get(cellKey(c));
     if (r) out.push(r);
+  }
+  return out;
+}
+
+/** Parse timings.jsonl leniently (a torn or bad line only loses that cell's timing). */
+export function parseTimings(bytes: Uint8Array): Map<string, CellTiming> {
+  const out = new Map<string, CellTiming>();
+  for (const line of dec.decode(bytes).split('\n')) {
+    try {
+      const t = JSON.parse(line) as CellTiming;
+      if (typeof t.key === 'string' && typeof t.ms_per_cem_step === 'number') out.set(t.key, t);
+    } catch {
+      // torn line from a killed run
+    }
   }
   return out;
 }

@@ -1,13 +1,13 @@
 import type { Platform } from '../platform/types.js';
 import { cellKey, type Cell } from './grid.js';
-import { orderResults, parseResults, resultLine, type CellResult } from './results.js';
+import { orderResults, parseResults, parseTimings, resultLine, type CellResult, type CellTiming } from './results.js';
 
 export interface RunOptions {
   platform: Platform;
   /** output directory: results.jsonl, report.md and plots go here */
   dir: string;
   cells: readonly Cell[];
-  runCell: (cell: Cell, progress: (fraction: number) => void) => Promise<CellResult>;
+  runCell: (cell: Cell, progress: (fraction: number) => void) => Promise<{ result: CellResult; timing: CellTiming }>;
   /** called with the overall and current-cell progress; the CLI draws the bar and ETA */
   onProgress?: (p: { done: number; total: number; cell: string; cellFraction: number; elapsedS: number; etaS: number | null }) => void;
   /** wall-clock source, injectable for tests */
@@ -15,6 +15,7 @@ export interface RunOptions {
 }
 
 export const RESULTS_FILE = 'results.jsonl';
+export const TIMINGS_FILE = 'timings.jsonl';
 
 /** Read the results already in `dir` (none if the file does not exist). Drops a torn final line by rewriting the file. */
 export async function loadResults(platform: Platform, dir: string): Promise<CellResult[]> {
@@ -49,9 +50,10 @@ export async function runStudy(o: RunOptions): Promise<CellResult[]> {
       o.onProgress?.({ done, total: todo.length, cell: key, cellFraction: f, elapsedS, etaS: progressed > 0 ? (elapsedS / progressed) * (todo.length - progressed) : null });
     };
     report(0);
-    const r = await o.runCell(cell, report);
-    await o.platform.appendFile(`${o.dir}/${RESULTS_FILE}`, resultLine(r));
-    have.set(key, r);
+    const { result, timing } = await o.runCell(cell, report);
+    await o.platform.appendFile(`${o.dir}/${TIMINGS_FILE}`, resultLine(timing));
+    await o.platform.appendFile(`${o.dir}/${RESULTS_FILE}`, resultLine(result));
+    have.set(key, result);
     done++;
     report(0);
   }
@@ -64,4 +66,14 @@ export async function mergeResults(platform: Platform, dirs: readonly string[], 
   for (const d of dirs) for (const r of await loadResults(platform, d)) all.set(r.key, r);
   const rs = [...all.values()];
   return cells ? orderResults(rs, cells) : rs.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/** Timings of the cells in `dirs` (machine-dependent; for the report's cost columns). */
+export async function loadTimings(platform: Platform, dirs: readonly string[]): Promise<Map<string, CellTiming>> {
+  const out = new Map<string, CellTiming>();
+  for (const d of dirs) {
+    const path = `${d}/${TIMINGS_FILE}`;
+    if (await platform.exists(path)) for (const [k, t] of parseTimings(await platform.readFile(path))) out.set(k, t);
+  }
+  return out;
 }

@@ -22,7 +22,7 @@ function fakeResult(cell: Cell, wins: number, n = 10, linked = true): CellResult
     const loss = linked ? (ok ? rng.uniform() : 1 + rng.uniform()) : rng.uniform();
     eps.push({ success: ok, successIter: ok ? 1 : 0, successByIter: [ok, ok], finalState: new Float64Array(2), finalStateDist: ok ? 1 : 9, visualDist: 0, proprioDist: 0, divVisual: 0, divProprio: 0, planLoss: [[2, loss]], actions: new Float32Array(0) });
   }
-  return { key: cellKey(cell), cell, settings: { horizon: 5 }, metrics: summarize(eps, eps.map((_, i) => 99 * i + 1), 2), model_bytes: 1000 * cell.wbits, ms_per_cem_step: 1, seconds: 0 };
+  return { key: cellKey(cell), cell, settings: { horizon: 5 }, metrics: summarize(eps, eps.map((_, i) => 99 * i + 1), 2), model_bytes: 1000 * cell.wbits };
 }
 
 const base: Cell = { task: 'wall', experiment: 'weight-only', method: 'rtn', wbits: 4, abits: 16, group: -1, act: null, target: 'both' };
@@ -89,7 +89,8 @@ describe('verdicts follow the numbers', () => {
 
 describe('resumable runner', () => {
   const cells = quickGrid().slice(0, 5);
-  const runCell = async (c: Cell): Promise<CellResult> => fakeResult(c, c.wbits % 7);
+  let clock = 0;
+  const runCell = async (c: Cell): Promise<{ result: CellResult; timing: { key: string; ms_per_cem_step: number; seconds: number } }> => ({ result: fakeResult(c, c.wbits % 7), timing: { key: cellKey(c), ms_per_cem_step: ++clock, seconds: clock } });
   it('a killed run resumes to the same results.jsonl as an uninterrupted run', async () => {
     const full = mkdtempSync(join(tmpdir(), 'qwm-study-'));
     await runStudy({ platform: nodePlatform, dir: full, cells, runCell });
