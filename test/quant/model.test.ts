@@ -77,3 +77,26 @@ describe('quantizing a WorldModel', () => {
     });
   }
 });
+
+describe('audit trail', () => {
+  it('lists every group scale and measures per-layer errors that grow as bits shrink', async () => {
+    const { auditPlan, layerErrors } = await import('../../src/quant/audit.js');
+    const errs: number[] = [];
+    for (const wbits of [8, 3]) {
+      const float = fresh();
+      const calib = calibrate(float);
+      const q = fresh();
+      const res = quantizeTargets(q, 'rtn', { encoder: { wbits, abits: 16 }, predictor: { wbits, abits: 16 }, groupSize: -1 }, calib);
+      applyResult(q, res, 'integer');
+      const a = auditPlan(res.plan) as { layers: { weight: { scale: number[] }; shape: number[] }[] };
+      for (const l of a.layers) expect(l.weight.scale.length).toBe(l.shape[0]); // per output channel
+      const rows = layerErrors(float, q, res.plan, calib);
+      expect(rows.length).toBe(res.plan.layers.length);
+      for (const r of rows) expect(Number.isFinite(r.output_rel_error)).toBe(true);
+      errs.push(rows.reduce((s, r) => s + r.weight_rel_error, 0) / rows.length);
+    }
+    // RTN error scales like 2^-bits: 3-bit is far worse than 8-bit
+    expect(errs[1]).toBeGreaterThan(10 * errs[0]);
+    expect(errs[0]).toBeLessThan(0.01);
+  });
+});
