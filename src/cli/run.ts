@@ -1,5 +1,5 @@
 import { QuantwmError } from '../tensor/errors.js';
-import { VERSION } from '../index.js';
+import { VERSION } from '../version.js';
 import { COMMANDS } from './commands.js';
 
 /** Exit codes: 0 ok, 1 failure while working, 2 bad usage or bad input. */

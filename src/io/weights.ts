@@ -3,7 +3,7 @@
  * (the listing `quantwm inspect` prints, without reading tensor values where the format allows),
  * and `convertToQwm` (any format -> canonical names -> inferred config -> .qwm bytes).
  */
-import { VERSION } from '../index.js';
+import { VERSION } from '../version.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ReadOptions } from './bytes.js';
 import { checkConfig, inferConfig, type InferOptions, type WeightConfig } from './config.js';

@@ -5,3 +5,6 @@ export * from './report.js';
 export * from './verdicts.js';
 export * from './svg.js';
 export * from './emit.js';
+export * from './calibrate.js';
+export * from './cells.js';
+export * from './task.js';

@@ -1,0 +1,2 @@
+/** The package version, recorded in every file quantwm writes. */
+export const VERSION = '0.1.0';
