@@ -12,10 +12,13 @@ import fc from 'fast-check';
 import { Rng } from '../../../src/tensor/rng.js';
 import { Tensor } from '../../../src/tensor/tensor.js';
 import { ValueError } from '../../../src/tensor/errors.js';
-import { quantizeRowsI8, rowMinMax, type CodeFormula } from '../../../src/tensor/wasm/int8/quantize.js';
+import { quantizeRowsI8, rowMinMax, type CodeFormula, type DynamicQuant } from '../../../src/tensor/wasm/int8/quantize.js';
+import { gemmI8, gemmI8Dynamic, packI8 } from '../../../src/tensor/wasm/int8/gemm.js';
+import { gemmW4A8, gemmW4A8Dynamic, packI4 } from '../../../src/tensor/wasm/int4/gemm.js';
+import { genInt4Weights, genInt8Weights, expectBitExact } from './int-gen.js';
 import { CONVENTIONS, chooseQParams, groupMinMax, quantize, quantizeValue, type ConventionName } from '../../../src/quant/affine.js';
 import { bitType } from '../../../src/quant/bittype.js';
-import { PER_TOKEN, groupLayout } from '../../../src/quant/granularity.js';
+import { PER_TENSOR, PER_TOKEN, groupLayout } from '../../../src/quant/granularity.js';
 
 const fr = Math.fround;
 
@@ -116,5 +119,75 @@ describe('dynamic per-token pipeline == quantize(x, chooseQParams(groupMinMax(x)
       { numRuns: 40, seed: 0x52 },
     );
     expect(runs).toBe(40);
+  });
+});
+
+describe('gemmI8Dynamic / gemmW4A8Dynamic == quantize (src/quant) then gemmI8 / gemmW4A8 (bit-exact)', () => {
+  it('per-token int8 (minmax-sym) and per-tensor uint8 (onnx-dynamic), conventions onnx and torch', () => {
+    let runs = 0;
+    fc.assert(
+      fc.property(
+        fc.constantFrom(1, 5, 17),
+        fc.constantFrom(7, 9),
+        fc.constantFrom(3, 33, 148),
+        fc.constantFrom<'per-token' | 'per-tensor'>('per-token', 'per-tensor'),
+        fc.constantFrom<ConventionName>('onnx', 'torch'),
+        fc.nat(),
+        (M, N, K, gran, conv, seed) => {
+          runs++;
+          const rng = new Rng(seed);
+          const x = new Float32Array(M * K).map(() => fr(rng.normal() * 3));
+          const unsigned = gran === 'per-tensor';
+          const bt = bitType(8, !unsigned);
+          const rule = unsigned ? 'onnx-dynamic' : 'minmax-sym';
+          const c = CONVENTIONS[conv];
+          const dyn: DynamicQuant = {
+            unsigned,
+            formula: { scaleOp: c.scaleOp, zeroPoint: c.zeroPoint, qmin: bt.qmin, qmax: bt.qmax },
+            choose: (mn, mx) => {
+              const lo = unsigned ? Float32Array.of(mn.reduce((p, v) => Math.min(p, v))) : mn;
+              const hi = unsigned ? Float32Array.of(mx.reduce((p, v) => Math.max(p, v))) : mx;
+              const qp = chooseQParams(lo, hi, bt, rule);
+              return { scale: qp.scale, zero: qp.zeroPoint };
+            },
+          };
+          // the reference: src/quant's quantize, then the pre-quantized kernels
+          const t = new Tensor('f32', [M, K], x);
+          const layout = groupLayout([M, K], unsigned ? PER_TENSOR : PER_TOKEN);
+          const mm = groupMinMax(t, layout);
+          const qp = chooseQParams(mm.min, mm.max, bt, rule);
+          const codes = quantize(t, qp, layout, bt, c).data as Int8Array | Uint8Array;
+          const acts = { data: codes, M, K, scales: qp.scale, zeros: Int32Array.from(qp.zeroPoint) };
+          const w8 = packI8(genInt8Weights(rng, N, K, false, 'random'));
+          const w4 = packI4(genInt4Weights(rng, N, K, 16, false, 'random'));
+          const bias = new Float32Array(N).map(() => rng.normal());
+          try {
+            const ref = new Float32Array(M * N);
+            const got = new Float32Array(M * N);
+            gemmI8(acts, w8, bias, ref);
+            const used = gemmI8Dynamic(x, M, w8, dyn, bias, got);
+            expect(Array.from(used.scale)).toEqual(Array.from(qp.scale));
+            expectBitExact('gemmI8Dynamic', `M×N×K=${M}×${N}×${K} ${gran} ${conv}`, ref, got);
+            gemmW4A8(acts, w4, bias, ref);
+            gemmW4A8Dynamic(x, M, w4, dyn, bias, got);
+            expectBitExact('gemmW4A8Dynamic', `M×N×K=${M}×${N}×${K} ${gran} ${conv}`, ref, got);
+          } finally {
+            w8.free();
+            w4.free();
+          }
+        },
+      ),
+      { numRuns: 40, seed: 0x53 },
+    );
+    expect(runs).toBe(40);
+  });
+
+  it('NaN in x -> ValueError naming the element', () => {
+    const w8 = packI8(genInt8Weights(new Rng(1), 3, 4, false, 'random'));
+    const x = new Float32Array(8).fill(1);
+    x[6] = NaN;
+    const dyn: DynamicQuant = { unsigned: false, formula: { scaleOp: 'div', zeroPoint: 'post-round', qmin: -128, qmax: 127 }, choose: () => ({ scale: Float32Array.of(1), zero: Float32Array.of(0) }) };
+    expect(() => gemmI8Dynamic(x, 2, w8, dyn, null, new Float32Array(6))).toThrow(/x\[6\] \(row 1\) is NaN/);
+    w8.free();
   });
 });

@@ -14,7 +14,8 @@ import { compileKernel } from '../compile.js';
 import type { KernelSpec } from '../spec.js';
 import { heap } from '../heap.js';
 import { a16Bytes } from '../int8/layout.js';
-import { carve, expandRowParams, registry, useWasm, type GemmOptions } from '../int8/gemm.js';
+import { carve, dynamicStageSizes, pointers, registry, stageCodes, stageDynamic, useWasm, type GemmOptions, type StageActivations } from '../int8/gemm.js';
+import type { DynamicQuant } from '../int8/quantize.js';
 import { checkActivations, checkBiasOut, type QuantizedActivations } from '../int8/ref.js';
 import { runSplit, splitParts } from '../int8/split.js';
 import { compareWithTwin, intValidating } from '../int8/validate.js';
@@ -176,40 +177,67 @@ export function gemmW4A8(a: QuantizedActivations, w: PackedI4, bias: Float32Arra
     gemmW4A8Ref(a, unpackI4(w), bias, out);
     return;
   }
-  const { M, K } = a;
-  const { N, P, nG, Gp, CH } = w;
+  runW4A8(where, w, a.M, {}, stageCodes(a), bias, out, opts);
+}
+
+/**
+ * Dynamic W4A8 in one call: quantize x inside the heap (row min/max, `dyn.choose`, the code
+ * formula: exactly quantize() of src/quant/affine.ts), then gemmW4A8. Equals gemmW4A8 on the
+ * codes of quantize(x) bit for bit.
+ * @param x (M, K) float32
+ * @returns the (scale, zero) the activations were quantized with (length 1 or M)
+ */
+export function gemmW4A8Dynamic(
+  x: Float32Array, M: number, w: PackedI4, dyn: DynamicQuant, bias: Float32Array | null, out: Float32Array, opts: GemmOptions = {},
+): { scale: Float32Array; zero: Float32Array } {
+  const where = 'gemmW4A8Dynamic';
+  checkPacked(where, w);
+  if (!Number.isInteger(M) || M < 1) throw new ShapeError(where, `M must be a positive integer, got ${M}`);
+  if (x.length !== M * w.K) throw new ShapeError(where, `x has length ${x.length}, expected M·K = ${M}·${w.K}`);
+  checkBiasOut(where, M, w.N, bias, out);
+  if (w.host) throw new ValueError(where, 'WebAssembly SIMD is unavailable: quantize with src/quant and call gemmW4A8');
+  const used: { scale: Float32Array; zero: Float32Array }[] = [];
+  runW4A8(where, w, M, dynamicStageSizes(M, w.K), stageDynamic(where, x, M, w.K, dyn, used), bias, out, opts);
+  return used[0];
+}
+
+function runW4A8(
+  where: string, w: PackedI4, M: number, stageSizes: Record<string, number>, stage: StageActivations,
+  bias: Float32Array | null, out: Float32Array, opts: GemmOptions,
+): void {
+  if (w.freed) throw new ValueError(where, 'packed weights were freed');
+  const { N, K, P, nG, Gp, CH } = w;
   const KP = (nG * Gp) / 2;
   const T = Math.ceil(M / 4);
   const parts = splitParts(opts.tasks, M * N * K);
   // an `out` that is already a view on the kernel heap is written in place (no copy)
   const direct = out.buffer === heap().buffer;
-  const { off, total } = carve({ A: M * K, zA: M * 4, sA: M * 4, A16: a16Bytes(M, KP), bias: bias ? P * I4_NR * 4 : 0, C: direct ? 0 : M * N * 4 });
+  const { off, total } = carve({ ...stageSizes, A: M * K, zA: M * 4, sA: M * 4, A16: a16Bytes(M, KP), bias: bias ? P * I4_NR * 4 : 0, C: direct ? 0 : M * N * 4 });
   const h = heap();
   const base = h.alloc(total);
-  const cPtr = direct ? out.byteOffset : base + off.C;
+  const ptr = pointers(base, off);
+  const cPtr = direct ? out.byteOffset : ptr.C;
   try {
     const k = compileKernel(w4a8Spec, emitGemmW4A8);
-    const u8 = h.u8();
-    u8.set(new Uint8Array(a.data.buffer, a.data.byteOffset, M * K), base + off.A);
-    const { sA, zA } = expandRowParams(a);
-    new Float32Array(h.buffer, base + off.sA, M).set(sA);
-    new Int32Array(h.buffer, base + off.zA, M).set(zA);
+    const st = stage(ptr);
+    new Float32Array(h.buffer, ptr.sA, M).set(st.sA);
+    new Int32Array(h.buffer, ptr.zA, M).set(st.zA);
     if (bias) {
-      const b = new Float32Array(h.buffer, base + off.bias, P * I4_NR);
+      const b = new Float32Array(h.buffer, ptr.bias, P * I4_NR);
       b.fill(0);
       b.set(bias);
     }
     const widen = k.exports.widen as (...x: number[]) => void;
-    widen(base + off.A, M, K, base + off.zA, a.data instanceof Int8Array ? 1 : 0, w.G, Gp, base + off.A16, KP, 0);
-    const args = [base + off.A16, KP, 0, T, w.ptr, 0, P, cPtr, N * 4, M, N, base + off.sA, bias ? base + off.bias : 0, nG, CH];
+    widen(ptr.A, M, K, ptr.zA, st.signed ? 1 : 0, w.G, Gp, ptr.A16, KP, 0);
+    const args = [ptr.A16, KP, 0, T, w.ptr, 0, P, cPtr, N * 4, M, N, ptr.sA, bias ? ptr.bias : 0, nG, CH];
     runSplit({ kernel: k, fn: 'gemm', args, tiles: [2, 3, T], panels: [5, 6, P] }, parts);
     if (!direct) out.set(new Float32Array(h.buffer, cPtr, M * N));
+    if (intValidating()) {
+      const twin = new Float32Array(M * N);
+      gemmW4A8Ref(st.acts(), unpackI4(w), bias, twin);
+      compareWithTwin(kernelName(w4a8Spec), M, N, K, direct ? new Float32Array(h.buffer, cPtr, M * N) : out, twin);
+    }
   } finally {
     h.release(base);
-  }
-  if (intValidating()) {
-    const twin = new Float32Array(M * N);
-    gemmW4A8Ref(a, unpackI4(w), bias, twin);
-    compareWithTwin(kernelName(w4a8Spec), M, N, K, out, twin);
   }
 }

@@ -11,9 +11,11 @@ import { ShapeError, ValueError } from '../../errors.js';
 import { compileKernel } from '../compile.js';
 import type { KernelSpec } from '../spec.js';
 import { heap } from '../heap.js';
-import { hasSimd128 } from '../probe.js';
 import { runSplit, splitParts, type SplitCall } from './split.js';
 import { compareWithTwin, intValidating } from './validate.js';
+import { carve, pointers, useWasm } from './scratch.js';
+export { carve, pointers, useWasm } from './scratch.js';
+import { quantizeInHeap, quantizeScratchSizes, type DynamicQuant } from './quantize.js';
 import { kernelName } from '../spec.js';
 import { GEMM_I8_SPEC, emitGemmI8, specPanelBytes } from './emit.js';
 import { I8_MR, I8_NR, a16Bytes, packI8Host, unpackI8Host, type HostPackedI8, type I8PanelDims } from './layout.js';
@@ -36,17 +38,6 @@ export interface PackedI8 extends I8PanelDims {
 
 const RELEASED = Object.freeze({ panels: 0, scales: 0, zeros: 0 });
 
-/** Byte offsets of a per-call scratch area carved from one heap allocation (16-aligned). */
-export function carve(sizes: Record<string, number>): { total: number; off: Record<string, number> } {
-  let total = 0;
-  const off: Record<string, number> = {};
-  for (const [k, v] of Object.entries(sizes)) {
-    off[k] = total;
-    total += Math.ceil(v / 16) * 16;
-  }
-  return { total, off };
-}
-
 let i8Spec: KernelSpec = GEMM_I8_SPEC;
 
 /** Select the int8 kernel variant for later packI8 calls (benches, tests); returns the previous spec. */
@@ -56,9 +47,6 @@ export function setI8Spec(s: KernelSpec): KernelSpec {
   return prev;
 }
 
-export function useWasm(): boolean {
-  return hasSimd128();
-}
 
 /**
  * Pack (N, K) int8 weights once: panels + padded scales/zero points, copied into the heap.
@@ -143,6 +131,49 @@ export interface GemmOptions {
 }
 
 /**
+ * Puts the activation codes (M, K) at `ptr.A` in the heap and returns their parameters.
+ * `ptr` holds absolute pointers of the carve, including the stage's own sizes.
+ */
+export type StageActivations = (ptr: Record<string, number>) => { signed: boolean; sA: Float32Array; zA: Int32Array; acts: () => QuantizedActivations };
+
+/** Stage pre-quantized activations: copy the codes into the heap. */
+export function stageCodes(a: QuantizedActivations): StageActivations {
+  return (ptr) => {
+    heap().u8().set(new Uint8Array(a.data.buffer, a.data.byteOffset, a.M * a.K), ptr.A);
+    return { signed: a.data instanceof Int8Array, ...expandRowParams(a), acts: () => a };
+  };
+}
+
+/** Stage float rows quantized on the fly (quantizeInHeap): copy x once, codes never leave the heap. */
+export function stageDynamic(where: string, x: Float32Array, M: number, K: number, dyn: DynamicQuant, used: { scale: Float32Array; zero: Float32Array }[]): StageActivations {
+  return (ptr) => {
+    const h = heap();
+    new Float32Array(h.buffer, ptr.X, M * K).set(x);
+    const qp = quantizeInHeap(where, x, M, K, ptr.X, ptr.A, ptr, dyn);
+    used.push(qp);
+    const one = qp.scale.length === 1;
+    const sA = new Float32Array(M);
+    const zA = new Int32Array(M);
+    for (let m = 0; m < M; m++) {
+      sA[m] = qp.scale[one ? 0 : m];
+      zA[m] = qp.zero[one ? 0 : m];
+    }
+    const codesPtr = ptr.A;
+    const acts = (): QuantizedActivations => ({
+      data: dyn.unsigned ? new Uint8Array(h.buffer, codesPtr, M * K).slice() : new Int8Array(h.buffer, codesPtr, M * K).slice(),
+      M, K, scales: qp.scale, zeros: Int32Array.from(qp.zero),
+    });
+    return { signed: !dyn.unsigned, sA, zA, acts };
+  };
+}
+
+/** Heap sizes the dynamic stage adds to a call's carve. */
+export function dynamicStageSizes(M: number, K: number): Record<string, number> {
+  return { X: M * K * 4, ...quantizeScratchSizes(M) };
+}
+
+
+/**
  * y = dequant(A) · dequant(W)ᵀ (+ bias), epilogue order of ./ref.ts.
  * @param a (M, K) quantized activations (int8 or uint8, per tensor or per row)
  * @param w packed (N, K) int8 weights from packI8
@@ -159,8 +190,34 @@ export function gemmI8(a: QuantizedActivations, w: PackedI8, bias: Float32Array 
     gemmI8Ref(a, unpackI8(w), bias, out);
     return;
   }
+  runGemmI8(where, w, a.M, a.K, {}, stageCodes(a), bias, out, opts);
+}
+
+/**
+ * Dynamic W8A8 in one call: quantize x per the layer's rule inside the heap (row min/max,
+ * `dyn.choose`, the code formula: exactly quantize() of src/quant/affine.ts), then gemmI8.
+ * Equals `gemmI8({codes of quantize(x), scale, zero}, w, bias, out)` bit for bit.
+ * @param x (M, K) float32
+ * @returns the (scale, zero) the activations were quantized with (length 1 or M)
+ */
+export function gemmI8Dynamic(
+  x: Float32Array, M: number, w: PackedI8, dyn: DynamicQuant, bias: Float32Array | null, out: Float32Array, opts: GemmOptions = {},
+): { scale: Float32Array; zero: Float32Array } {
+  const where = 'gemmI8Dynamic';
+  if (!Number.isInteger(M) || M < 1) throw new ShapeError(where, `M must be a positive integer, got ${M}`);
+  if (x.length !== M * w.K) throw new ShapeError(where, `x has length ${x.length}, expected M·K = ${M}·${w.K}`);
+  checkBiasOut(where, M, w.N, bias, out);
+  if (w.host) throw new ValueError(where, 'WebAssembly SIMD is unavailable: quantize with src/quant and call gemmI8');
+  const used: { scale: Float32Array; zero: Float32Array }[] = [];
+  runGemmI8(where, w, M, w.K, dynamicStageSizes(M, w.K), stageDynamic(where, x, M, w.K, dyn, used), bias, out, opts);
+  return used[0];
+}
+
+function runGemmI8(
+  where: string, w: PackedI8, M: number, K: number, stageSizes: Record<string, number>, stage: StageActivations,
+  bias: Float32Array | null, out: Float32Array, opts: GemmOptions,
+): void {
   if (w.freed) throw new ValueError(where, 'packed weights were freed');
-  const { M, K } = a;
   const { N, KP, P } = w;
   const T = Math.ceil(M / I8_MR);
   // zW correction Σ(A − zA)·zW: only for int8 panels (int16 panels carry W − zW)
@@ -168,6 +225,7 @@ export function gemmI8(a: QuantizedActivations, w: PackedI8, bias: Float32Array 
   // an `out` that is already a view on the kernel heap is written in place (no copy)
   const direct = out.buffer === heap().buffer;
   const { off, total } = carve({
+    ...stageSizes,
     A: M * K,
     zA: M * 4,
     sA: M * 4,
@@ -178,35 +236,36 @@ export function gemmI8(a: QuantizedActivations, w: PackedI8, bias: Float32Array 
   });
   const h = heap();
   const base = h.alloc(total);
-  const cPtr = direct ? out.byteOffset : base + off.C;
+  const ptr = pointers(base, off);
+  const cPtr = direct ? out.byteOffset : ptr.C;
+  let acts: (() => QuantizedActivations) | null = null;
   try {
     const k = compileKernel(w.spec, emitGemmI8);
-    const u8 = h.u8();
-    u8.set(new Uint8Array(a.data.buffer, a.data.byteOffset, M * K), base + off.A);
-    const { sA, zA } = expandRowParams(a);
-    new Float32Array(h.buffer, base + off.sA, M).set(sA);
-    new Int32Array(h.buffer, base + off.zA, M).set(zA);
+    const st = stage(ptr);
+    acts = st.acts;
+    new Float32Array(h.buffer, ptr.sA, M).set(st.sA);
+    new Int32Array(h.buffer, ptr.zA, M).set(st.zA);
     if (bias) {
-      const b = new Float32Array(h.buffer, base + off.bias, P * I8_NR);
+      const b = new Float32Array(h.buffer, ptr.bias, P * I8_NR);
       b.fill(0);
       b.set(bias);
     }
     const widen = k.exports.widen as (...x: number[]) => void;
-    widen(base + off.A, M, K, base + off.zA, a.data instanceof Int8Array ? 1 : 0, K, 2 * KP, base + off.A16, KP, hasZW ? base + off.rs : 0);
+    widen(ptr.A, M, K, ptr.zA, st.signed ? 1 : 0, K, 2 * KP, ptr.A16, KP, hasZW ? ptr.rs : 0);
     const args = [
-      base + off.A16, KP, 0, T, w.ptr.panels, 0, P, cPtr, N * 4, M, N,
-      base + off.sA, hasZW ? base + off.rs : 0, w.ptr.scales, w.ptr.zeros, bias ? base + off.bias : 0,
+      ptr.A16, KP, 0, T, w.ptr.panels, 0, P, cPtr, N * 4, M, N,
+      ptr.sA, hasZW ? ptr.rs : 0, w.ptr.scales, w.ptr.zeros, bias ? ptr.bias : 0,
     ];
     // split: arg 2/3 = tiles [t0,t1), arg 5/6 = panels [p0,p1)
     const call: SplitCall = { kernel: k, fn: 'gemm', args, tiles: [2, 3, T], panels: [5, 6, P] };
     runSplit(call, splitParts(opts.tasks, M * N * K));
     if (!direct) out.set(new Float32Array(h.buffer, cPtr, M * N));
+    if (intValidating()) {
+      const twin = new Float32Array(M * N);
+      gemmI8Ref(acts(), unpackI8(w), bias, twin);
+      compareWithTwin(kernelName(w.spec), M, N, K, direct ? new Float32Array(h.buffer, cPtr, M * N) : out, twin);
+    }
   } finally {
     h.release(base);
-  }
-  if (intValidating()) {
-    const twin = new Float32Array(M * N);
-    gemmI8Ref(a, unpackI8(w), bias, twin);
-    compareWithTwin(kernelName(w.spec), M, N, K, out, twin);
   }
 }

@@ -19,12 +19,16 @@
  * Without WebAssembly SIMD, `quantizeRowsI8` throws (callers use `quantize` of src/quant).
  */
 import { ShapeError, ValueError } from '../../errors.js';
-import { ModuleBuilder, f32, f32x4, i16x8, i32, i32x4, i8x16, v128 } from '../emit/index.js';
+import { ModuleBuilder, f32, f32x4, i16x8, i32, i32x4, i8x16, select, v128 } from '../emit/index.js';
 import type { Local } from '../emit/index.js';
 import { compileKernel } from '../compile.js';
 import { heap } from '../heap.js';
 import { kernelName, type EmitContext, type KernelSpec } from '../spec.js';
-import { carve, useWasm } from './gemm.js';
+import { carve, useWasm } from './scratch.js';
+
+/** 1.5·2^23: v + MAGIC has the integer v in its low mantissa bits for |v| < 2^22. */
+const MAGIC = 12582912;
+const MAGIC_BITS = 0x4b400000;
 
 export const QUANT_ROWS_SPEC: KernelSpec = {
   op: 'quant_rows',
@@ -47,17 +51,25 @@ export function emitQuantRows(spec: KernelSpec, ctx: EmitContext): ModuleBuilder
   const mb = new ModuleBuilder(kernelName(spec));
   mb.importMemory(ctx.memory);
 
-  // minmax(X, M, K, mn, mx): per-row minimum and maximum (NaN propagates)
-  mb.func('minmax', { X: 'i32', M: 'i32', K: 'i32', mn: 'i32', mx: 'i32' }, [], (f, a) => {
+  // minmax(X, M, K, mn, mx, nan): per-row minimum and maximum; *nan = 1 when any x is NaN.
+  // f32x4.pmin/pmax (one minps/maxps each; f32x4.min/max cost several instructions for their
+  // NaN/±0 rules) are exact for non-NaN inputs up to the sign of a zero min/max, which no
+  // chooseQParams rule turns into a different code; NaN is tracked separately.
+  mb.func('minmax', { X: 'i32', M: 'i32', K: 'i32', mn: 'i32', mx: 'i32', nan: 'i32' }, [], (f, a) => {
     const m = f.local('i32', 'm');
     const px = f.local('i32', 'px');
     const end = f.local('i32', 'end');
     const end4 = f.local('i32', 'end4');
     const lo = f.local('f32', 'lo');
     const hi = f.local('f32', 'hi');
+    const x = f.local('f32', 'x');
+    const bad = f.local('i32', 'bad');
     const vlo = f.local('v128', 'vlo');
     const vhi = f.local('v128', 'vhi');
     const vx = f.local('v128', 'vx');
+    const vnan = f.local('v128', 'vnan');
+    f.set(vnan, v128.zero());
+    f.set(bad, 0);
     f.for(m, 0, a.M, 1, () => {
       f.set(px, i32.add(a.X, i32.shl(i32.mul(m, a.K), 2)));
       f.set(end, i32.add(px, i32.shl(a.K, 2)));
@@ -68,19 +80,23 @@ export function emitQuantRows(spec: KernelSpec, ctx: EmitContext): ModuleBuilder
         f.loop((top) => {
           f.brIf(brk, i32.ge_u(px, end4));
           f.set(vx, v128.load(px));
-          f.set(vlo, f32x4.min(vlo, vx));
-          f.set(vhi, f32x4.max(vhi, vx));
+          f.set(vnan, v128.or(vnan, f32x4.ne(vx, vx)));
+          f.set(vlo, f32x4.pmin(vx, vlo));
+          f.set(vhi, f32x4.pmax(vx, vhi));
           f.set(px, i32.add(px, 16));
           f.br(top);
         }),
       );
-      f.set(lo, f32.min(f32.min(f32x4.extract_lane(vlo, 0), f32x4.extract_lane(vlo, 1)), f32.min(f32x4.extract_lane(vlo, 2), f32x4.extract_lane(vlo, 3))));
-      f.set(hi, f32.max(f32.max(f32x4.extract_lane(vhi, 0), f32x4.extract_lane(vhi, 1)), f32.max(f32x4.extract_lane(vhi, 2), f32x4.extract_lane(vhi, 3))));
+      const lane = (v: typeof vlo, i: number) => f32x4.extract_lane(v, i);
+      f.set(lo, f32.min(f32.min(lane(vlo, 0), lane(vlo, 1)), f32.min(lane(vlo, 2), lane(vlo, 3))));
+      f.set(hi, f32.max(f32.max(lane(vhi, 0), lane(vhi, 1)), f32.max(lane(vhi, 2), lane(vhi, 3))));
       f.block((brk) =>
         f.loop((top) => {
           f.brIf(brk, i32.ge_u(px, end));
-          f.set(lo, f32.min(lo, f32.load(px)));
-          f.set(hi, f32.max(hi, f32.load(px)));
+          f.set(x, f32.load(px));
+          f.set(bad, i32.or(bad, f32.ne(x, x)));
+          f.set(lo, select(x, lo, f32.lt(x, lo)));
+          f.set(hi, select(x, hi, f32.gt(x, hi)));
           f.set(px, i32.add(px, 4));
           f.br(top);
         }),
@@ -88,6 +104,7 @@ export function emitQuantRows(spec: KernelSpec, ctx: EmitContext): ModuleBuilder
       f.exec(f32.store(i32.add(a.mn, i32.shl(m, 2)), lo));
       f.exec(f32.store(i32.add(a.mx, i32.shl(m, 2)), hi));
     });
+    f.exec(i32.store(a.nan, i32.or(bad, v128.any_true(vnan))));
   }, 'minmax');
 
   // quantize(X, M, K, S, INV, Z, qmin, qmax, div, post, unsigned, Q, nan)
@@ -114,6 +131,10 @@ export function emitQuantRows(spec: KernelSpec, ctx: EmitContext): ModuleBuilder
     const vnan = f.local('v128', 'vnan');
     const vt = f.local('v128', 'vt');
     const vq: Local[] = [0, 1, 2, 3].map((i) => f.local('v128', `vq${i}`));
+    const vmagic = f.local('v128', 'vmagic');
+    const vmagicBits = f.local('v128', 'vmagicBits');
+    f.set(vmagic, v128.const_f32x4([MAGIC, MAGIC, MAGIC, MAGIC]));
+    f.set(vmagicBits, v128.const_i32x4([MAGIC_BITS, MAGIC_BITS, MAGIC_BITS, MAGIC_BITS]));
     f.set(vmin, f32x4.splat(a.qmin));
     f.set(vmax, f32x4.splat(a.qmax));
     f.set(vnan, v128.zero());
@@ -137,7 +158,10 @@ export function emitQuantRows(spec: KernelSpec, ctx: EmitContext): ModuleBuilder
             f.set(vnan, v128.or(vnan, f32x4.ne(vt, vt)));
             f.if(a.div, () => f.set(vt, f32x4.div(vt, vs)), () => f.set(vt, f32x4.mul(vt, vinv)));
             f.if(a.post, () => f.set(vt, f32x4.add(f32x4.nearest(vt), vz)), () => f.set(vt, f32x4.nearest(f32x4.add(vt, vz))));
-            f.set(vq[j], i32x4.trunc_sat_f32x4_s(f32x4.min(f32x4.max(vt, vmin), vmax)));
+            // clamp (t is never NaN here: NaN inputs are flagged above), then the exact
+            // integer-valued float -> i32 by the 1.5·2^23 trick (2 ops; trunc_sat costs ~6 on x64)
+            f.set(vt, f32x4.pmin(vmax, f32x4.pmax(vmin, vt)));
+            f.set(vq[j], i32x4.sub(f32x4.add(vt, vmagic), vmagicBits));
           }
           const lo = i16x8.narrow_i32x4_s(vq[0], vq[1]);
           const hi = i16x8.narrow_i32x4_s(vq[2], vq[3]);
@@ -173,8 +197,8 @@ function rowsOf(where: string, x: Float32Array, M: number, K: number): void {
 }
 
 /**
- * Per-row minimum and maximum (an observer's input for dynamic per-token parameters).
- * NaN in a row makes that row's min/max NaN (chooseQParams then refuses it).
+ * Per-row minimum and maximum (an observer's input for dynamic per-token parameters), equal
+ * to groupMinMax of src/quant/affine.ts up to the sign of a zero result. NaN is a ValueError.
  * @param x (M, K) float32
  */
 export function rowMinMax(x: Float32Array, M: number, K: number): { min: Float32Array; max: Float32Array } {
@@ -187,8 +211,9 @@ export function rowMinMax(x: Float32Array, M: number, K: number): { min: Float32
       let hi = lo;
       for (let k = 0; k < K; k++) {
         const v = x[m * K + k];
-        lo = v !== v || lo !== lo ? NaN : Math.min(lo, v);
-        hi = v !== v || hi !== hi ? NaN : Math.max(hi, v);
+        if (v !== v) throw new ValueError('rowMinMax', `x[${m * K + k}] (row ${m}) is NaN`);
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
       }
       min[m] = lo;
       max[m] = hi;
@@ -196,12 +221,16 @@ export function rowMinMax(x: Float32Array, M: number, K: number): { min: Float32
     return { min, max };
   }
   const h = heap();
-  const { off, total } = carve({ X: M * K * 4, mn: M * 4, mx: M * 4 });
+  const { off, total } = carve({ X: M * K * 4, mn: M * 4, mx: M * 4, nan: 4 });
   const base = h.alloc(total);
   try {
     const k = compileKernel(QUANT_ROWS_SPEC, emitQuantRows);
     new Float32Array(h.buffer, base + off.X, M * K).set(x);
-    (k.exports.minmax as (...a: number[]) => void)(base + off.X, M, K, base + off.mn, base + off.mx);
+    (k.exports.minmax as (...a: number[]) => void)(base + off.X, M, K, base + off.mn, base + off.mx, base + off.nan);
+    if (new Int32Array(h.buffer, base + off.nan, 1)[0] !== 0) {
+      const i = x.findIndex((v) => v !== v);
+      throw new ValueError('rowMinMax', `x[${i}] (row ${Math.floor(i / K)}) is NaN`);
+    }
     min.set(new Float32Array(h.buffer, base + off.mn, M));
     max.set(new Float32Array(h.buffer, base + off.mx, M));
   } finally {
@@ -210,24 +239,11 @@ export function rowMinMax(x: Float32Array, M: number, K: number): { min: Float32
   return { min, max };
 }
 
-/**
- * codes[m,k] = quantizeValue(x[m,k], s, fr(1/s), z, qmin, qmax, convention) of
- * src/quant/affine.ts, with (s, z) per row (length M) or per tensor (length 1).
- * @param x (M, K) float32 (NaN is a ValueError)
- * @param scale (1 | M) positive finite float32 scales
- * @param zero (1 | M) integer zero points (float-held, as QParams)
- * @param out (M, K) Int8Array (qmin >= -128) or Uint8Array (qmin >= 0), overwritten
- */
-export function quantizeRowsI8(
-  x: Float32Array, M: number, K: number, scale: Float32Array, zero: Float32Array, formula: CodeFormula, out: Int8Array | Uint8Array,
-): void {
-  const where = 'quantizeRowsI8';
-  rowsOf(where, x, M, K);
-  if (out.length !== M * K) throw new ShapeError(where, `out has length ${out.length}, expected M·K = ${M}·${K}`);
+/** Check (scale, zero) against M and the code range; expand to per-row S, Z and INV = fr(1/S). */
+function rowParams(where: string, M: number, scale: Float32Array, zero: Float32Array, formula: CodeFormula, unsigned: boolean): { S: Float32Array; Z: Float32Array; INV: Float32Array } {
   if ((scale.length !== 1 && scale.length !== M) || zero.length !== scale.length) {
     throw new ShapeError(where, `scale/zero have lengths ${scale.length}/${zero.length}, expected both 1 or M = ${M}`);
   }
-  const unsigned = out instanceof Uint8Array;
   const [lo, hi] = unsigned ? [0, 255] : [-128, 127];
   const { qmin, qmax } = formula;
   if (!Number.isInteger(qmin) || !Number.isInteger(qmax) || qmin < lo || qmax > hi || qmin > qmax) {
@@ -246,17 +262,86 @@ export function quantizeRowsI8(
     S.set(scale);
     Z.set(zero);
   }
-  const INV = S.map((s) => Math.fround(1 / s));
+  return { S, Z, INV: S.map((s) => Math.fround(1 / s)) };
+}
+
+function requireWasm(where: string): void {
+  // the TypeScript form of this formula is src/quant/affine.ts `quantize`; no second copy here
+  if (!useWasm()) throw new ValueError(where, 'WebAssembly SIMD is unavailable: use quantize() of src/quant/affine.ts');
+}
+
+/** Heap bytes `quantizeInHeap` needs for M rows (x is read from the caller's heap pointer). */
+export function quantizeScratchSizes(M: number): Record<string, number> {
+  return { q_mn: M * 4, q_mx: M * 4, q_S: M * 4, q_INV: M * 4, q_Z: M * 4, q_nan: 4 };
+}
+
+/**
+ * Dynamic quantization inside the heap: x (M, K) f32 at `xPtr` -> codes (M, K) at `qPtr`.
+ * Row min/max by the kernel, then `dyn.choose` (the caller's src/quant chooseQParams) picks
+ * (scale, zero), then the code formula. `scratch` holds the offsets of quantizeScratchSizes
+ * (absolute pointers). `x` is the caller's host copy, used only to name a NaN.
+ * @returns the (scale, zero) used, length 1 or M
+ */
+export function quantizeInHeap(
+  where: string, x: Float32Array, M: number, K: number, xPtr: number, qPtr: number, scratch: Record<string, number>, dyn: DynamicQuant,
+): { scale: Float32Array; zero: Float32Array } {
+  requireWasm(where);
+  const h = heap();
+  const k = compileKernel(QUANT_ROWS_SPEC, emitQuantRows);
+  (k.exports.minmax as (...a: number[]) => void)(xPtr, M, K, scratch.q_mn, scratch.q_mx, scratch.q_nan);
+  if (new Int32Array(h.buffer, scratch.q_nan, 1)[0] !== 0) {
+    const i = x.findIndex((v) => v !== v);
+    throw new ValueError(where, `x[${i}] (row ${Math.floor(i / K)}) is NaN`);
+  }
+  const min = new Float32Array(h.buffer, scratch.q_mn, M).slice();
+  const max = new Float32Array(h.buffer, scratch.q_mx, M).slice();
+  const { scale, zero } = dyn.choose(min, max);
+  const { S, Z, INV } = rowParams(where, M, scale, zero, dyn.formula, dyn.unsigned);
+  new Float32Array(h.buffer, scratch.q_S, M).set(S);
+  new Float32Array(h.buffer, scratch.q_INV, M).set(INV);
+  new Float32Array(h.buffer, scratch.q_Z, M).set(Z);
+  (k.exports.quantize as (...a: number[]) => void)(
+    xPtr, M, K, scratch.q_S, scratch.q_INV, scratch.q_Z, dyn.formula.qmin, dyn.formula.qmax,
+    dyn.formula.scaleOp === 'div' ? 1 : 0, dyn.formula.zeroPoint === 'post-round' ? 1 : 0, dyn.unsigned ? 1 : 0, qPtr, scratch.q_nan,
+  );
+  return { scale: scale.slice(), zero: zero.slice() };
+}
+
+/**
+ * How a W8A8/W4A8 layer quantizes its float input on the fly: `choose` maps the per-row
+ * min/max (M) to (scale, zero) per tensor (length 1) or per row (length M) (the layer's
+ * src/quant chooseQParams rule; per-tensor rules reduce the rows first), `formula` is the
+ * convention's code formula, `unsigned` picks uint8 or int8 codes.
+ */
+export interface DynamicQuant {
+  readonly choose: (rowMin: Float32Array, rowMax: Float32Array) => { scale: Float32Array; zero: Float32Array };
+  readonly formula: CodeFormula;
+  readonly unsigned: boolean;
+}
+
+/**
+ * codes[m,k] = quantizeValue(x[m,k], s, fr(1/s), z, qmin, qmax, convention) of
+ * src/quant/affine.ts, with (s, z) per row (length M) or per tensor (length 1).
+ * @param x (M, K) float32 (NaN is a ValueError)
+ * @param scale (1 | M) positive finite float32 scales
+ * @param zero (1 | M) integer zero points (float-held, as QParams)
+ * @param out (M, K) Int8Array (qmin >= -128) or Uint8Array (qmin >= 0), overwritten
+ */
+export function quantizeRowsI8(
+  x: Float32Array, M: number, K: number, scale: Float32Array, zero: Float32Array, formula: CodeFormula, out: Int8Array | Uint8Array,
+): void {
+  const where = 'quantizeRowsI8';
+  rowsOf(where, x, M, K);
+  if (out.length !== M * K) throw new ShapeError(where, `out has length ${out.length}, expected M·K = ${M}·${K}`);
+  const unsigned = out instanceof Uint8Array;
+  const { S, Z, INV } = rowParams(where, M, scale, zero, formula, unsigned);
   const div = formula.scaleOp === 'div';
   const post = formula.zeroPoint === 'post-round';
   const firstNaN = (): never => {
     const i = x.findIndex((v) => v !== v);
     throw new ValueError(where, `x[${i}] (row ${Math.floor(i / K)}) is NaN`);
   };
-  if (!useWasm()) {
-    // the TypeScript form of this formula is src/quant/affine.ts `quantize`; no second copy here
-    throw new ValueError(where, 'WebAssembly SIMD is unavailable: use quantize() of src/quant/affine.ts');
-  }
+  requireWasm(where);
   const h = heap();
   const { off, total } = carve({ X: M * K * 4, S: M * 4, INV: M * 4, Z: M * 4, Q: M * K, nan: 4 });
   const base = h.alloc(total);
@@ -267,7 +352,7 @@ export function quantizeRowsI8(
     new Float32Array(h.buffer, base + off.INV, M).set(INV);
     new Float32Array(h.buffer, base + off.Z, M).set(Z);
     (k.exports.quantize as (...a: number[]) => void)(
-      base + off.X, M, K, base + off.S, base + off.INV, base + off.Z, qmin, qmax, div ? 1 : 0, post ? 1 : 0, unsigned ? 1 : 0, base + off.Q, base + off.nan,
+      base + off.X, M, K, base + off.S, base + off.INV, base + off.Z, formula.qmin, formula.qmax, div ? 1 : 0, post ? 1 : 0, unsigned ? 1 : 0, base + off.Q, base + off.nan,
     );
     if (new Int32Array(h.buffer, base + off.nan, 1)[0] !== 0) firstNaN();
     out.set(unsigned ? new Uint8Array(h.buffer, base + off.Q, M * K) : new Int8Array(h.buffer, base + off.Q, M * K));
