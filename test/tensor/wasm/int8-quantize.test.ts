@@ -182,12 +182,15 @@ describe('gemmI8Dynamic / gemmW4A8Dynamic == quantize (src/quant) then gemmI8 / 
     expect(runs).toBe(40);
   });
 
-  it('NaN in x -> ValueError naming the element', () => {
+  it('NaN in x, or a zero point outside the code range -> ValueError', () => {
     const w8 = packI8(genInt8Weights(new Rng(1), 3, 4, false, 'random'));
     const x = new Float32Array(8).fill(1);
     x[6] = NaN;
     const dyn: DynamicQuant = { unsigned: false, formula: { scaleOp: 'div', zeroPoint: 'post-round', qmin: -128, qmax: 127 }, choose: () => ({ scale: Float32Array.of(1), zero: Float32Array.of(0) }) };
     expect(() => gemmI8Dynamic(x, 2, w8, dyn, null, new Float32Array(6))).toThrow(/x\[6\] \(row 1\) is NaN/);
+    x[6] = 1;
+    const farZero: DynamicQuant = { ...dyn, choose: () => ({ scale: Float32Array.of(1), zero: Float32Array.of(-300) }) };
+    expect(() => gemmI8Dynamic(x, 2, w8, farZero, null, new Float32Array(6))).toThrow(/zero point -300 .* outside the code range/);
     w8.free();
   });
 });

@@ -151,6 +151,12 @@ export function stageDynamic(where: string, x: Float32Array, M: number, K: numbe
     new Float32Array(h.buffer, ptr.X, M * K).set(x);
     const qp = quantizeInHeap(where, x, M, K, ptr.X, ptr.A, ptr, dyn);
     used.push(qp);
+    // the kernels' range contract (ref.ts): zero points inside the code range, as checkActivations
+    const [lo, hi] = dyn.unsigned ? [0, 255] : [-128, 127];
+    const bad = qp.zero.findIndex((z) => z < lo || z > hi);
+    if (bad >= 0) {
+      throw new ValueError(where, `zero point ${qp.zero[bad]} (row ${qp.zero.length === 1 ? 'all' : bad}) is outside the code range [${lo}, ${hi}]; quantize with src/quant and evaluate such rows exactly`);
+    }
     const one = qp.scale.length === 1;
     const sA = new Float32Array(M);
     const zA = new Int32Array(M);
