@@ -34,16 +34,10 @@ export function customOp(
   });
 }
 
-/** Round half to even (the rounding every quantizer in this project names). */
-export function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
 /**
- * Straight-through estimator: y = f(x) elementwise in the forward (e.g. roundHalfEven),
- * dy/dx = 1 in the backward.
+ * Straight-through estimator: y = f(x) elementwise in the forward (a rounding rule: quant passes
+ * its named roundHalfEven, the one home of rounding), dy/dx = 1 in the backward.
  */
-export function ste(x: Var, f: (v: number) => number = roundHalfEven, name = 'ste'): Var {
+export function ste(x: Var, f: (v: number) => number, name = 'ste'): Var {
   return customOp(name, [x], (v) => map(name, v, f), (g) => [g]);
 }

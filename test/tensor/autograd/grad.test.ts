@@ -1,3 +1,4 @@
+import { roundHalfEven } from '../../../src/quant/round.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as ag from '../../../src/tensor/autograd/index.js';
@@ -229,14 +230,14 @@ describe('tape semantics', () => {
   });
   it('customOp and the straight-through estimator: round in the forward, identity in the backward', () => {
     const s = ag.param(new Tensor('f32', [4], Float32Array.from([0.5, 1.5, 2.5, -0.5])));
-    const q = ag.ste(s);
+    const q = ag.ste(s, roundHalfEven);
     expect(q.value.toArray()).toEqual([0, 2, 2, -0]);
     ag.backward(ag.sum(ag.scale(q, 3)));
     expect(s.grad!.toArray()).toEqual([3, 3, 3, 3]);
     // OmniQuant-style fake quant: x_q = clamp(ste(x / s), -8, 7) * s, gradient w.r.t. the scale s
     const x = ag.constant(new Tensor('f32', [3], Float32Array.from([0.26, -1.1, 5])));
     const sc = ag.param(new Tensor('f32', [1], Float32Array.from([0.1])));
-    const xq = ag.mul(ag.clamp(ag.ste(ag.div(x, sc)), -8, 7), sc);
+    const xq = ag.mul(ag.clamp(ag.ste(ag.div(x, sc), roundHalfEven), -8, 7), sc);
     ag.backward(ag.mseLoss(xq, x, 'sum'));
     expect(Number.isFinite(sc.grad!.item())).toBe(true);
     expect(() => ag.customOp('bad', [s], (v) => v, () => [])).not.toThrow();
