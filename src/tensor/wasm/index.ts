@@ -15,7 +15,7 @@ export { compileKernel, KernelError } from './compile.js';
 export type { Kernel } from './compile.js';
 export { KERNELS } from './catalog.js';
 export { packI8, gemmI8, gemmI8Dynamic, unpackI8, setI8Spec } from './int8/gemm.js';
-export type { PackedI8, GemmOptions } from './int8/gemm.js';
+export type { PackedI8, GemmOptions, DynamicResult } from './int8/gemm.js';
 export { gemmI8Ref, integerPartI8Ref, MAX_K_I8 } from './int8/ref.js';
 export type { QuantizedActivations, Int8Weights } from './int8/ref.js';
 export { quantizeRowsI8, rowMinMax } from './int8/quantize.js';

@@ -193,4 +193,38 @@ describe('gemmI8Dynamic / gemmW4A8Dynamic == quantize (src/quant) then gemmI8 / 
     expect(() => gemmI8Dynamic(x, 2, w8, farZero, null, new Float32Array(6))).toThrow(/zero point -300 .* outside the code range/);
     w8.free();
   });
+
+  it("outOfRange: 'report' lists QuantWM per-token rows whose zero point leaves [0, 255]; the other rows stay exact", () => {
+    const M = 6;
+    const K = 40;
+    const N = 9;
+    const rng = new Rng(77);
+    const x = new Float32Array(M * K).map(() => fr(rng.normal()));
+    for (let k = 0; k < K; k++) x[2 * K + k] = fr(5 + Math.abs(x[2 * K + k])); // row 2 all positive: z = round(-min/s) < 0
+    const bt = bitType(8, false);
+    const dyn: DynamicQuant = {
+      unsigned: true,
+      outOfRange: 'report',
+      formula: { scaleOp: 'div', zeroPoint: 'post-round', qmin: 0, qmax: 255 },
+      choose: (mn, mx) => {
+        const qp = chooseQParams(mn, mx, bt, 'range-clamp');
+        return { scale: qp.scale, zero: qp.zeroPoint };
+      },
+    };
+    const w8 = packI8(genInt8Weights(rng, N, K, false, 'random'));
+    const got = new Float32Array(M * N);
+    const res = gemmI8Dynamic(x, M, w8, dyn, null, got);
+    expect(res.badRows).toEqual([2]);
+    const t = new Tensor('f32', [M, K], x);
+    const layout = groupLayout([M, K], PER_TOKEN);
+    const qp = chooseQParams(groupMinMax(t, layout).min, groupMinMax(t, layout).max, bt, 'range-clamp');
+    const codes = quantize(t, qp, layout, bt, CONVENTIONS.onnx).data as Uint8Array;
+    for (const m of [0, 1, 3, 4, 5]) {
+      const row = { data: codes.slice(m * K, (m + 1) * K), M: 1, K, scales: qp.scale.slice(m, m + 1), zeros: Int32Array.of(qp.zeroPoint[m]) };
+      const ref = new Float32Array(N);
+      gemmI8(row, w8, null, ref);
+      expectBitExact('gemmI8Dynamic report', `row ${m}`, ref, got.subarray(m * N, (m + 1) * N));
+    }
+    w8.free();
+  });
 });

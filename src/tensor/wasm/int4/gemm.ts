@@ -14,7 +14,7 @@ import { compileKernel } from '../compile.js';
 import type { KernelSpec } from '../spec.js';
 import { heap } from '../heap.js';
 import { a16Bytes } from '../int8/layout.js';
-import { carve, dynamicStageSizes, pointers, registry, stageCodes, stageDynamic, useWasm, type GemmOptions, type StageActivations } from '../int8/gemm.js';
+import { carve, dynamicStageSizes, pointers, registry, stageCodes, stageDynamic, useWasm, type DynamicResult, type GemmOptions, type StageActivations } from '../int8/gemm.js';
 import type { DynamicQuant } from '../int8/quantize.js';
 import { checkActivations, checkBiasOut, type QuantizedActivations } from '../int8/ref.js';
 import { runSplit, splitParts } from '../int8/split.js';
@@ -183,20 +183,20 @@ export function gemmW4A8(a: QuantizedActivations, w: PackedI4, bias: Float32Arra
 /**
  * Dynamic W4A8 in one call: quantize x inside the heap (row min/max, `dyn.choose`, the code
  * formula: exactly quantize() of src/quant/affine.ts), then gemmW4A8. Equals gemmW4A8 on the
- * codes of quantize(x) bit for bit.
+ * codes of quantize(x) bit for bit (rows not in `badRows`).
  * @param x (M, K) float32
- * @returns the (scale, zero) the activations were quantized with (length 1 or M)
+ * @returns the (scale, zero) the activations were quantized with (length 1 or M) and badRows
  */
 export function gemmW4A8Dynamic(
   x: Float32Array, M: number, w: PackedI4, dyn: DynamicQuant, bias: Float32Array | null, out: Float32Array, opts: GemmOptions = {},
-): { scale: Float32Array; zero: Float32Array } {
+): DynamicResult {
   const where = 'gemmW4A8Dynamic';
   checkPacked(where, w);
   if (!Number.isInteger(M) || M < 1) throw new ShapeError(where, `M must be a positive integer, got ${M}`);
   if (x.length !== M * w.K) throw new ShapeError(where, `x has length ${x.length}, expected M·K = ${M}·${w.K}`);
   checkBiasOut(where, M, w.N, bias, out);
   if (w.host) throw new ValueError(where, 'WebAssembly SIMD is unavailable: quantize with src/quant and call gemmW4A8');
-  const used: { scale: Float32Array; zero: Float32Array }[] = [];
+  const used: DynamicResult[] = [];
   runW4A8(where, w, M, dynamicStageSizes(M, w.K), stageDynamic(where, x, M, w.K, dyn, used), bias, out, opts);
   return used[0];
 }

@@ -145,32 +145,44 @@ export function stageCodes(a: QuantizedActivations): StageActivations {
 }
 
 /** Stage float rows quantized on the fly (quantizeInHeap): copy x once, codes never leave the heap. */
-export function stageDynamic(where: string, x: Float32Array, M: number, K: number, dyn: DynamicQuant, used: { scale: Float32Array; zero: Float32Array }[]): StageActivations {
+export function stageDynamic(where: string, x: Float32Array, M: number, K: number, dyn: DynamicQuant, used: DynamicResult[]): StageActivations {
   return (ptr) => {
     const h = heap();
     new Float32Array(h.buffer, ptr.X, M * K).set(x);
     const qp = quantizeInHeap(where, x, M, K, ptr.X, ptr.A, ptr, dyn);
-    used.push(qp);
-    // the kernels' range contract (ref.ts): zero points inside the code range, as checkActivations
-    const [lo, hi] = dyn.unsigned ? [0, 255] : [-128, 127];
-    const bad = qp.zero.findIndex((z) => z < lo || z > hi);
-    if (bad >= 0) {
-      throw new ValueError(where, `zero point ${qp.zero[bad]} (row ${qp.zero.length === 1 ? 'all' : bad}) is outside the code range [${lo}, ${hi}]; quantize with src/quant and evaluate such rows exactly`);
-    }
     const one = qp.scale.length === 1;
     const sA = new Float32Array(M);
     const zA = new Int32Array(M);
+    const badRows: number[] = [];
+    // the kernels' range contract (ref.ts): zero points inside the code range, as checkActivations
+    const [lo, hi] = dyn.unsigned ? [0, 255] : [-128, 127];
     for (let m = 0; m < M; m++) {
+      const z = qp.zero[one ? 0 : m];
       sA[m] = qp.scale[one ? 0 : m];
-      zA[m] = qp.zero[one ? 0 : m];
+      if (z < lo || z > hi) {
+        if ((dyn.outOfRange ?? 'throw') === 'throw') {
+          throw new ValueError(where, `zero point ${z} (row ${one ? 'all' : m}) is outside the code range [${lo}, ${hi}]; use outOfRange: 'report' and evaluate such rows exactly`);
+        }
+        badRows.push(m);
+        zA[m] = 0; // placeholder: the caller recomputes these rows
+      } else zA[m] = z;
     }
+    used.push({ ...qp, badRows });
     const codesPtr = ptr.A;
     const acts = (): QuantizedActivations => ({
       data: dyn.unsigned ? new Uint8Array(h.buffer, codesPtr, M * K).slice() : new Int8Array(h.buffer, codesPtr, M * K).slice(),
-      M, K, scales: qp.scale, zeros: Int32Array.from(qp.zero),
+      M, K, scales: sA, zeros: zA,
     });
     return { signed: !dyn.unsigned, sA, zA, acts };
   };
+}
+
+/** What a dynamic call quantized with: (scale, zero) of length 1 or M, and the rows it could not take. */
+export interface DynamicResult {
+  readonly scale: Float32Array;
+  readonly zero: Float32Array;
+  /** rows computed with a placeholder zero point (outOfRange: 'report'); empty otherwise */
+  readonly badRows: readonly number[];
 }
 
 /** Heap sizes the dynamic stage adds to a call's carve. */
@@ -202,19 +214,20 @@ export function gemmI8(a: QuantizedActivations, w: PackedI8, bias: Float32Array 
 /**
  * Dynamic W8A8 in one call: quantize x per the layer's rule inside the heap (row min/max,
  * `dyn.choose`, the code formula: exactly quantize() of src/quant/affine.ts), then gemmI8.
- * Equals `gemmI8({codes of quantize(x), scale, zero}, w, bias, out)` bit for bit.
+ * Equals `gemmI8({codes of quantize(x), scale, zero}, w, bias, out)` bit for bit (rows not in
+ * `badRows`).
  * @param x (M, K) float32
- * @returns the (scale, zero) the activations were quantized with (length 1 or M)
+ * @returns the (scale, zero) the activations were quantized with (length 1 or M) and badRows
  */
 export function gemmI8Dynamic(
   x: Float32Array, M: number, w: PackedI8, dyn: DynamicQuant, bias: Float32Array | null, out: Float32Array, opts: GemmOptions = {},
-): { scale: Float32Array; zero: Float32Array } {
+): DynamicResult {
   const where = 'gemmI8Dynamic';
   if (!Number.isInteger(M) || M < 1) throw new ShapeError(where, `M must be a positive integer, got ${M}`);
   if (x.length !== M * w.K) throw new ShapeError(where, `x has length ${x.length}, expected M·K = ${M}·${w.K}`);
   checkBiasOut(where, M, w.N, bias, out);
   if (w.host) throw new ValueError(where, 'WebAssembly SIMD is unavailable: quantize with src/quant and call gemmI8');
-  const used: { scale: Float32Array; zero: Float32Array }[] = [];
+  const used: DynamicResult[] = [];
   runGemmI8(where, w, M, w.K, dynamicStageSizes(M, w.K), stageDynamic(where, x, M, w.K, dyn, used), bias, out, opts);
   return used[0];
 }

@@ -317,6 +317,13 @@ export interface DynamicQuant {
   readonly choose: (rowMin: Float32Array, rowMax: Float32Array) => { scale: Float32Array; zero: Float32Array };
   readonly formula: CodeFormula;
   readonly unsigned: boolean;
+  /**
+   * Rows whose zero point lies outside the code range (QuantWM's per-token rule does not clamp
+   * z) break the kernels' i16 widening contract. 'throw' (default): ValueError. 'report': those
+   * rows are computed with a placeholder zero point 0 (finite, wrong) and listed in the
+   * result's `badRows` for the caller to evaluate exactly.
+   */
+  readonly outOfRange?: 'throw' | 'report';
 }
 
 /**
