@@ -37,8 +37,8 @@ export function specPanelBytes(spec: KernelSpec): PanelBytes {
 /**
  * Add `widen` to a module: A (M, K) int8/uint8 codes at `src` -> the A16 tile layout at `dst`
  * (layout.ts), subtracting the per-row zero point zA[m] (i32 array at `zA`) and writing the
- * row sums Σ_k (A − zA) to `rowsum` when it is not 0. `dst` must be zeroed by the caller
- * (padding and rows past M are not written).
+ * row sums Σ_k (A − zA) to `rowsum` when it is not 0. Group padding and rows past M are not
+ * written (see layout.ts for why stale bytes there are harmless).
  */
 export function addWiden(mb: ModuleBuilder): void {
   const params = { src: 'i32', M: 'i32', K: 'i32', zA: 'i32', signed: 'i32', G: 'i32', Gp: 'i32', dst: 'i32', KP: 'i32', rowsum: 'i32' } as const;

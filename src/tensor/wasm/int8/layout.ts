@@ -28,11 +28,16 @@
  *
  *     (A[4t+r, k0] − zA[4t+r], A[4t+r, k0+1] − zA[4t+r]),   k0 = g·G + 2·(j − g·Gp/2)
  *
- *   (0 for padding, past K in a group, and rows past M). Folding zA into the widening is exact
- *   (A − zA ∈ [−255, 255] fits i16, and i16·i8 pairs cannot overflow the i32 lanes of
- *   dot_i16x8_s: 2·255·128 < 2^31), so no zA·rowsumW correction is needed; uint8 codes are
- *   zero-extended (i16x8.extend_*_u) before the subtraction. When W has zero points the kernel
- *   subtracts zW[n]·Σ_k (A − zA)[m, k], the row sums the widening pass also writes.
+ *   with the second code of a group's odd last pair 0. Pairs past a group's end (padding to Gp)
+ *   and rows past M are NOT written: they hold stale heap bytes, which is harmless because they
+ *   only ever meet zero weights (panel padding is 0; 4-bit padding is q = z) or feed outputs
+ *   that are never stored; integer products cannot trap.
+ *
+ *   Folding zA into the widening is exact (A − zA ∈ [−255, 255] fits i16; a dot_i16x8_s lane
+ *   sums two products of at most 255·255, and the K-sum is bounded by MAX_K_I8 in ref.ts), so no
+ *   zA·rowsumW correction is needed; uint8 codes are zero-extended (i16x8.extend_*_u) before the
+ *   subtraction. With int8 panels (wb = 1) and zero points on W the kernel subtracts
+ *   zW[n]·Σ_k (A − zA)[m, k], the row sums the widening pass also writes.
  */
 import { type Int8Weights, checkInt8Weights, rowSumsI8 } from './ref.js';
 
