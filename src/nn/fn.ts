@@ -36,6 +36,10 @@ export interface Fns<T> {
   concat(xs: T[], axis: number): T;
   slice(x: T, axis: number, start: number, end: number): T;
   im2patch(x: T, p: number): T;
+  /** x (B, C, H, W) w (O, C/groups, kh, kw) b (O) -> (B, O, Ho, Wo), as torch conv2d */
+  conv2d(x: T, w: T, b: T | null, opts?: ops.Conv2dOptions): T;
+  /** x (B, C, H, W) w (C, O/groups, kh, kw) b (O) -> (B, O, Hout, Wout), as torch conv_transpose2d */
+  convTranspose2d(x: T, w: T, b: T | null, opts?: ops.ConvTranspose2dOptions): T;
 }
 
 /** Inference: plain tensors through the reference ops (matmul/linear reach the fast GEMM backend). */
@@ -59,4 +63,6 @@ export const tensorFns: Fns<Tensor<'f32'>> = {
   concat: (xs, axis) => ops.concat(xs, axis),
   slice: (x, axis, start, end) => ops.slice(x, axis, start, end),
   im2patch: ops.im2patch,
+  conv2d: (x, w, b, o) => ops.conv2d(x, w, b, o),
+  convTranspose2d: (x, w, b, o) => ops.convTranspose2d(x, w, b, o),
 };

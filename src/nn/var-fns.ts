@@ -28,5 +28,7 @@ export function varFns(params: ag.ParamSet): Fns<Var> {
     concat: (xs, axis) => ag.concat(xs, axis),
     slice: (x, axis, start, end) => ag.slice(x, axis, start, end),
     im2patch: ag.im2patch,
+    conv2d: (x, w, b, o) => ag.conv2d(x, w, b, o),
+    convTranspose2d: (x, w, b, o) => ag.convTranspose2d(x, w, b, o),
   };
 }

@@ -7,7 +7,8 @@ import type { DifferentiableModel } from '../plan/gd.js';
 import type { ObjectiveSettings } from '../plan/objective.js';
 import * as ag from '../tensor/autograd/index.js';
 import { varFns } from './var-fns.js';
-import { numPatches, tokenDim, validateConfig, wmActionDim, type WorldModelConfig } from './config.js';
+import { numPatches, patchesPerSide, tokenDim, validateConfig, wmActionDim, type WorldModelConfig } from './config.js';
+import { Decoder, imageToU8 } from './decoder.js';
 import { Encoder, encoderSpec } from './encoder.js';
 import { tensorFns, type Fns } from './fn.js';
 import { Linear } from './linear.js';
@@ -51,6 +52,8 @@ export class WorldModel implements DifferentiableModel {
   readonly predictor: Predictor;
   readonly actionEncoder: Linear;
   readonly proprioEncoder: Linear;
+  /** the visualisation decoder (src/nn/decoder.ts): built when config.decoder is set and decoder.conv_in.weight exists */
+  readonly decoder: Decoder | null;
   readonly P: number;
   readonly Dv: number;
   readonly D: number;
@@ -75,6 +78,7 @@ export class WorldModel implements DifferentiableModel {
     this.predictor = new Predictor(c.predictor, this.P, this.D, weights);
     this.actionEncoder = new Linear('action_encoder', take(weights, 'action_encoder.weight', [c.actionEmbDim, this.actionDim]), take(weights, 'action_encoder.bias', [c.actionEmbDim]));
     this.proprioEncoder = new Linear('proprio_encoder', take(weights, 'proprio_encoder.weight', [c.proprioEmbDim, c.proprioDim]), take(weights, 'proprio_encoder.bias', [c.proprioEmbDim]));
+    this.decoder = c.decoder && weights.has('decoder.conv_in.weight') ? new Decoder(c.decoder, this.Dv, patchesPerSide(c.encoder), weights) : null;
     for (const [k, n] of [['proprioMean', c.proprioDim], ['proprioStd', c.proprioDim], ['actionMean', c.envActionDim], ['actionStd', c.envActionDim]] as const) {
       if (stats[k].length !== n) throw new ShapeError('WorldModel', `stats.${k} has ${stats[k].length} values, expected ${n}`);
     }
@@ -164,6 +168,19 @@ export class WorldModel implements DifferentiableModel {
     const visual = this.encoder.forward(F, F.constant(this.preprocess(images)));
     const prop = this.proprioEncoder.forward(F, F.constant(this.normalizeProprio(proprio, B)));
     return { visual, proprio: prop };
+  }
+
+  /**
+   * Decode visual latents to images with the visualisation decoder (B.6; never used by the planner).
+   * @param visual (B, P·Dv) or (B, P, Dv), e.g. frames of Rollout.visual
+   * @returns (B, S, S, 3) u8, S = patches per side · 2^decoder.stages
+   */
+  decode(visual: Tensor<'f32'>): Tensor<'u8'> {
+    if (!this.decoder) throw new ValueError('WorldModel.decode', `model ${this.config.name} has no decoder (train one with \`quantwm train decoder\`)`);
+    const s = visual.shape;
+    const ok = visual.dtype === 'f32' && ((s.length === 2 && s[1] === this.visualSize) || (s.length === 3 && s[1] === this.P && s[2] === this.Dv));
+    if (!ok) throw new ShapeError('WorldModel.decode', `visual must be f32 (B, ${this.visualSize}) or (B, ${this.P}, ${this.Dv}), got ${visual.dtype} ${fmtShape(s)}`);
+    return imageToU8(this.decoder.forwardTokens(tensorFns, visual.reshape([s[0], this.P, this.Dv])));
   }
 
   // ---- PlanningModel --------------------------------------------------------------------------

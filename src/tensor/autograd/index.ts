@@ -11,5 +11,6 @@ export * from './nn.js';
 export * from './shape.js';
 export * from './reduce.js';
 export * from './custom.js';
+export * from './conv.js';
 export * from './optim.js';
 export * from './params.js';
