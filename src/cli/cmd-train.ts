@@ -1,9 +1,10 @@
-import { readModelFile } from '../nn/model-file.js';
-import type { EncoderConfig } from '../nn/config.js';
+import { readModelFile, worldModelFromParts } from '../nn/model-file.js';
+import { patchesPerSide, type EncoderConfig } from '../nn/config.js';
 import type { WeightMap } from '../nn/weights.js';
 import { nodePlatform } from '../platform/node.js';
 import { ValueError } from '../tensor/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { DECODER_LR, trainDecoder } from '../train/decoder.js';
 import { trainEncoder } from '../train/encoder.js';
 import { trainWorldModel } from '../train/wm.js';
 import { parseArgs } from './args.js';
@@ -16,6 +17,7 @@ const HELP = `quantwm train: train the compact world models
 Usage:
   quantwm train encoder --data DIR[,DIR...] --out FILE [options]
   quantwm train wm --env E --data DIR --encoder FILE --out FILE [options]
+  quantwm train decoder --weights WM.qwm --data DIR --out FILE [options]
 
 encoder: self-supervised masked-image pretraining of the compact DINOv2-shaped encoder on frames
 of every dataset given, then frozen (written alone to FILE).
@@ -25,7 +27,12 @@ of every dataset given, then frozen (written alone to FILE).
 wm: DINO-WM training of predictor + action/proprio encoders on frozen, cached encoder features.
   --epochs N (4)  --batch N (32)  --lr X (5e-4)  --num-hist N (Wall 1, PointMaze 3, PushT 3)
 
-Both: --seed S (0)  --threads N  --checkpoint-every N (steps)
+decoder: the visualisation decoder (latents -> frames) of a trained float world model, on detached
+latents of its frozen encoder (MSE to the [-1, 1] frame, Adam); FILE = the model plus decoder.*.
+  --epochs N (2)  --batch N (32)  --lr X (3e-4)  --frames N (8192 training frames)
+  --channels N (64)  --stages N (log2(image size / patches per side))
+
+All: --seed S (0)  --threads N  --checkpoint-every N (steps)
 A checkpoint FILE.ckpt is written as training goes; the same command resumes from it and ends
 exactly where an uninterrupted run ends. The command line and the losses are recorded in FILE.
 `;
@@ -36,9 +43,9 @@ export const trainCommand: Command = {
   help: HELP,
   async run(argv) {
     const [what, ...rest] = argv;
-    if (what !== 'encoder' && what !== 'wm') throw new ValueError('train', `expected 'encoder' or 'wm', got '${what ?? ''}'`);
+    if (what !== 'encoder' && what !== 'wm' && what !== 'decoder') throw new ValueError('train', `expected 'encoder', 'wm' or 'decoder', got '${what ?? ''}'`);
     const { opts } = parseArgs(`train ${what}`, rest, {
-      options: { env: 'string', data: 'string', encoder: 'string', out: 'string', steps: 'number', epochs: 'number', batch: 'number', lr: 'number', 'mask-ratio': 'number', pool: 'number', 'image-size': 'number', patch: 'number', dim: 'number', depth: 'number', heads: 'number', 'num-hist': 'number', seed: 'number', threads: 'number', 'checkpoint-every': 'number' },
+      options: { env: 'string', data: 'string', encoder: 'string', out: 'string', steps: 'number', epochs: 'number', batch: 'number', lr: 'number', 'mask-ratio': 'number', pool: 'number', 'image-size': 'number', patch: 'number', dim: 'number', depth: 'number', heads: 'number', 'num-hist': 'number', seed: 'number', threads: 'number', 'checkpoint-every': 'number', weights: 'string', frames: 'number', channels: 'number', stages: 'number' },
       positionals: 0,
     });
     applyThreads(opts.threads as number | undefined);
@@ -66,6 +73,25 @@ export const trainCommand: Command = {
       const r = await trainEncoder({ platform: nodePlatform, datasets, config, out, steps: (opts.steps as number | undefined) ?? 1500, batch: (opts.batch as number | undefined) ?? 128, lr: (opts.lr as number | undefined) ?? 1e-3, maskRatio: (opts['mask-ratio'] as number | undefined) ?? 0.5, seed, poolSize: (opts.pool as number | undefined) ?? 24000, checkpointEvery: (opts['checkpoint-every'] as number | undefined) ?? 100, command, onProgress });
       (bar as Progress | null)?.done();
       for (const h of r.history) process.stdout.write(`step ${h.step}: train ${h.train.toFixed(5)} val ${h.val.toFixed(5)}\n`);
+      return 0;
+    }
+    if (what === 'decoder') {
+      const file = required(opts.weights as string | undefined, '--weights');
+      const f = readModelFile(await nodePlatform.readFile(file), { file });
+      if (f.config.quantization !== undefined) throw new ValueError('--weights', `${file} is quantized; train the decoder on the float model`);
+      const model = worldModelFromParts(f.header, f.tensors, file);
+      const meta = f.meta;
+      const ds = await readDataset(required(opts.data as string | undefined, '--data'));
+      const trainedOn = (meta.dataset as { env?: string } | undefined)?.env;
+      if (trainedOn !== undefined && trainedOn !== ds.env) throw new ValueError('--data', `dataset is ${ds.env}, ${file} was trained on ${trainedOn}`);
+      const g = patchesPerSide(model.config.encoder);
+      const stages = (opts.stages as number | undefined) ?? Math.log2(model.config.imageSize / g);
+      if (!Number.isInteger(stages)) throw new ValueError('--stages', `image size ${model.config.imageSize} is not ${g} patches x a power of two: pass --stages (output side = ${g} x 2^stages)`);
+      const decoder = { channels: (opts.channels as number | undefined) ?? 64, stages };
+      const r = await trainDecoder({ platform: nodePlatform, model, meta, dataset: ds, decoder, out, epochs: (opts.epochs as number | undefined) ?? 2, batch: (opts.batch as number | undefined) ?? 32, lr: (opts.lr as number | undefined) ?? DECODER_LR, seed, frames: (opts.frames as number | undefined) ?? 8192, valFrames: 512, checkpointEvery: (opts['checkpoint-every'] as number | undefined) ?? 100, command, onProgress });
+      (bar as Progress | null)?.done();
+      // PSNR of the [-1, 1] range (peak-to-peak 2) = the 0..255 PSNR
+      for (const h of r.history) process.stdout.write(`epoch ${h.epoch}: train ${h.train.toFixed(5)} val ${h.val.toFixed(5)} (PSNR ${(10 * Math.log10(4 / h.val)).toFixed(1)} dB)\n`);
       return 0;
     }
     const env = envName(opts.env);
