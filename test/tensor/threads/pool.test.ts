@@ -5,6 +5,7 @@
  * process with live workers still exiting on its own.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -90,6 +91,30 @@ describe('thread pool', () => {
     const st = poolStats();
     expect(st.tasks).toBeGreaterThanOrEqual(5 * T);
     expect(st.tasksByWorkers).toBeLessThanOrEqual(st.tasks);
+    h.release(p);
+  });
+
+  it('back-to-back jobs of random sizes on 2-3 threads: each task of each job runs exactly once (stale workers never claim)', () => {
+    const h = heap();
+    const SLOTS = 64;
+    const p = h.alloc(SLOTS * 4);
+    let runs = 0;
+    fc.assert(
+      fc.property(fc.constantFrom(2, 3), fc.array(fc.integer({ min: 1, max: SLOTS }), { minLength: 1, maxLength: 40 }), (n, jobs) => {
+        runs++;
+        setThreads(n, nodeWorkers);
+        h.i32().fill(0, p >> 2, (p >> 2) + SLOTS);
+        const want = new Int32Array(SLOTS);
+        for (const nt of jobs) {
+          runTasks(bump(), 'bump', Array.from({ length: nt }, (_, t) => [p + 4 * t, 0]));
+          for (let t = 0; t < nt; t++) want[t]++;
+        }
+        const got = h.i32().subarray(p >> 2, (p >> 2) + SLOTS);
+        return got.every((g, i) => g === want[i]);
+      }),
+      { numRuns: 40 },
+    );
+    expect(runs).toBe(40);
     h.release(p);
   });
 
