@@ -16,7 +16,8 @@
  * copies in and out (fast), allocation of the result.
  *
  * The last rows time one predictor forward of the compact model (3 blocks, width 84) with the
- * layers' Fns running reference ops vs these fast ops (GEMMs on the wasm backend in both).
+ * layers' Fns running reference ops vs these fast ops (GEMMs on the wasm backend in both),
+ * and with the attention additionally fused (attentionQkv, as the proposed Fns hook would).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -33,6 +34,7 @@ import { useBackend } from '../src/tensor/wasm/install.js';
 import { tensorFns } from '../src/nn/fn.js';
 import type { Fns } from '../src/nn/fn.js';
 import { Predictor, frameCausalMask, predictorSpec } from '../src/nn/predictor.js';
+import { Attention } from '../src/nn/layers.js';
 import { initWeights } from '../src/nn/weights.js';
 import { compactConfig } from '../src/nn/compact.js';
 
@@ -149,14 +151,37 @@ const fastFns: Fns<Tensor<'f32'>> = {
   slice: (x, axis, start, end) => fast.slice(x, axis, start, end),
 };
 
+/** fastFns plus the fused attention, wired the way the report proposes (see fusedAttention). */
+const fusedFns: Fns<Tensor<'f32'>> = { ...fastFns };
+
+/**
+ * What the proposed Fns.attention hook does: qkv projection -> attentionQkv -> output
+ * projection, bit-identical to Attention.forward's reference composition. Installed on the
+ * prototype for `fusedFns` only, in this bench process (src/nn is not changed).
+ */
+function fusedAttention(): void {
+  const orig = Attention.prototype.forward;
+  Attention.prototype.forward = function <T>(this: Attention, F: Fns<T>, x: T, mask: Tensor | null): T {
+    if ((F as unknown) !== fusedFns) return orig.call(this, F, x, mask) as T;
+    const qkv = this.qkv.forward(F, x) as unknown as Tensor<'f32'>;
+    const o = fast.attentionQkv(qkv, this.heads, { scaleAt: this.scaleAt, mask });
+    return this.proj.forward(F, o as unknown as T);
+  };
+}
+
 function predictorCases(): Case[] {
+  fusedAttention();
   const cfg = compactConfig('bench', { proprioDim: 4, numFrames: 3 });
   const D = cfg.encoder.dim + cfg.actionEmbDim + cfg.proprioEmbDim;
   const P = (cfg.imageSize / cfg.encoder.patchSize) ** 2;
   const pred = new Predictor(cfg.predictor, P, D, initWeights(predictorSpec(cfg.predictor, P, D), new Rng(3)));
-  return [1, 3].map((T) => {
+  return [1, 3].flatMap((T) => {
     const z = randn([300, T, P, D]);
-    return { op: 'predictor forward', shape: `B300 T${T} P${P} D${D}`, kernel: 'fns', fast: () => pred.forward(fastFns, z), ref: () => pred.forward(tensorFns, z) };
+    const shape = `B300 T${T} P${P} D${D}`;
+    return [
+      { op: 'predictor forward', shape, kernel: 'fns', fast: () => pred.forward(fastFns, z), ref: () => pred.forward(tensorFns, z) },
+      { op: 'predictor forward (fused attention)', shape, kernel: 'fns+attention', fast: () => pred.forward(fusedFns, z), ref: () => pred.forward(tensorFns, z) },
+    ];
   });
 }
 

@@ -11,7 +11,10 @@
  * inherits it (for x >= 0, |dP|/P <= |dQ|/(1 - Q) <= |dQ|/Q since Q <= 1/2 <= 1 - Q), the
  * float64 products add < 2^-52, and the reference's float64 value is within ~2^-50 of exact;
  * two reals within relative 2.2e-10 < 2^-24 of each other round to float32 values at most
- * 1 ulp apart. Measured: about 3 in 10^5 results differ (by 1 ulp), the rest are identical.
+ * 1 ulp apart. Measured over every 1021st float32 bit pattern: 2 of the 229,656 inputs with
+ * 1e-3 < |x| < 16 give a different float32 (by 1 ulp); the other 4,108 differences (0.1% of the
+ * sweep) are subnormal results (subnormal x, where 0.5·x sits on a rounding tie, or x < -13.2),
+ * also 1 ulp.
  *
  * Special values as the reference: gelu(±0) = ±0, gelu(+Inf) = +Inf, gelu(-Inf) = +0,
  * gelu(x <= -16) = -0, gelu(NaN) = NaN. Deterministic: IEEE + - * only, no Math.exp.

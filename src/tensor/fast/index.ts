@@ -19,3 +19,4 @@ export type { AttentionOptions } from './attention.js';
 export { ATTENTION_SPEC } from './attention-emit.js';
 export { add, mul, scale } from './elementwise.js';
 export { permute, slice, concat, splitHeads, mergeHeads } from './layout.js';
+export { FAST_KERNELS } from './entries.js';

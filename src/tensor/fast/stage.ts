@@ -44,7 +44,10 @@ export function copyOutF32(ptr: number, n: number): Float32Array {
   return out;
 }
 
-/** Threads to use for `work` units of roughly `unitCost` each: 1 below ~64k units of work. */
+/**
+ * Threads to use for a call of about `work` elementary operations: the pool's count, or 1
+ * below 2^16 (where publishing a job to the workers costs more than it saves).
+ */
 export function threadsFor(work: number): number {
   const t = threadCount();
   return work < 65536 ? 1 : t;
