@@ -11,6 +11,7 @@ import { OracleModel } from '../plan/oracle.js';
 import type { ActionNorm, PlanningModel } from '../plan/types.js';
 import { defaultSettings, makeTask, oracleFeatures } from '../study/task.js';
 import { ValueError } from '../tensor/errors.js';
+import { Tensor } from '../tensor/tensor.js';
 import { parseArgs } from './args.js';
 import { applyThreads, envName, readDataset, required, writeJson } from './common.js';
 import { Progress } from './progress.js';
@@ -33,7 +34,9 @@ Options:
   --data DIR          dataset (PushT goals replay dataset actions)
   --threads N         kernel threads (default QWM_THREADS or 1); results do not depend on it
   --json OUT          write the metrics (snake_case keys) and the settings used
-  --gif DIR           write an animation of each episode's executed trajectory
+  --gif DIR           write an animation of each episode's executed trajectory; when the model
+                      has a decoder, each frame shows it next to the decoded imagined rollout
+                      of the plan being executed (goal and start: decoded encodings)
   -h, --help          this help
 
 Prints a table of the metrics; progress and ETA go to stderr. Exit 0 on success, 2 on bad input.
@@ -89,12 +92,18 @@ export const planCommand: Command = {
 
     const bar = new Progress(`plan ${name}`, s.eval.episodes);
     let wins = 0;
-    const gifs: { n: number; frames: Uint8Array[] }[] = [];
+    const gifs: { n: number; frames: Uint8Array[]; width: number }[] = [];
     const t0 = Date.now();
     const res = evaluate(task, model, planner, s.eval, (n, r) => {
       if (r.success) wins++;
       bar.update(n + 1, `success ${wins}/${n + 1}`);
-      if (opts.gif) gifs.push({ n, frames: trajectoryFrames(task.env, task.sampleEpisode(s.eval.seed * n + s.eval.offset), r.actions, model.actionDim, norm) });
+      if (opts.gif) {
+        const ep = task.sampleEpisode(s.eval.seed * n + s.eval.offset);
+        const real = trajectoryFrames(task.env, ep, r.actions, model.actionDim, norm);
+        const sz = task.env.imageSize;
+        if (wm?.decoder && !opts.oracle) gifs.push({ n, frames: sideBySide(real, imaginedFrames(task.env, wm, ep, r.actions, planner.horizon, norm), sz), width: 2 * sz });
+        else gifs.push({ n, frames: real, width: sz });
+      }
     });
     bar.done(`success ${wins}/${s.eval.episodes}`);
     const seconds = (Date.now() - t0) / 1000;
@@ -104,7 +113,7 @@ export const planCommand: Command = {
     if (opts.gif) {
       for (const g of gifs) {
         const sz = task.env.imageSize;
-        await nodePlatform.writeFile(`${opts.gif as string}/episode-${String(g.n).padStart(3, '0')}.gif`, encodeGif(g.frames, sz, sz, 8));
+        await nodePlatform.writeFile(`${opts.gif as string}/episode-${String(g.n).padStart(3, '0')}.gif`, encodeGif(g.frames, g.width, sz, 8));
       }
     }
     return 0;
@@ -117,6 +126,55 @@ function trajectoryFrames(env: Env, ep: { start: Float64Array; goal: Float64Arra
   const frames = [env.render(ep.goal, size), env.render(ep.start, size)];
   for (let o = A; o <= actions.length; o += A) frames.push(env.render(replayPlan(env, ep.start, actions.subarray(0, o), A, norm), size));
   return frames;
+}
+
+/**
+ * What the model imagined, aligned with trajectoryFrames: decode(encode(goal)), decode(encode(start)),
+ * then for each executed plan (horizon H world-model steps from the real state it was made at)
+ * the decoded frames 1..H of the model's rollout of that plan. Each (S, S, 3), S = decoder side.
+ */
+function imaginedFrames(env: Env, wm: WorldModel, ep: { start: Float64Array; goal: Float64Array }, actions: Float32Array, H: number, norm: ActionNorm): Uint8Array[] {
+  const A = wm.actionDim;
+  const decode = (visual: Float32Array, n: number): Uint8Array[] => {
+    const img = wm.decode(new Tensor('f32', [n, wm.visualSize], visual.slice(0, n * wm.visualSize)));
+    const px = img.size / n;
+    return Array.from({ length: n }, (_, i) => (img.data as Uint8Array).slice(i * px, (i + 1) * px));
+  };
+  const encodeAt = (state: Float64Array): Float32Array => {
+    env.reset(state);
+    return wm.encode(env.observe()).visual;
+  };
+  const out = [...decode(encodeAt(ep.goal), 1), ...decode(encodeAt(ep.start), 1)];
+  for (let o = 0; o < actions.length; o += H * A) {
+    const plan = actions.subarray(o, Math.min(actions.length, o + H * A));
+    const h = plan.length / A;
+    env.reset(replayPlan(env, ep.start, actions.subarray(0, o), A, norm));
+    const roll = wm.rollout(wm.encode(env.observe()), plan, 1, h, 'all'); // frames 0..h
+    out.push(...decode(roll.visual.subarray(wm.visualSize), h));
+  }
+  return out;
+}
+
+/** [left | right] per frame, (size, 2 size, 3); right frames of another side are resized (nearest). */
+function sideBySide(left: Uint8Array[], right: Uint8Array[], size: number): Uint8Array[] {
+  if (left.length !== right.length) throw new ValueError('plan --gif', `${left.length} executed frames but ${right.length} imagined ones`);
+  return left.map((l, k) => {
+    const r = right[k];
+    const rs = Math.round(Math.sqrt(r.length / 3));
+    const out = new Uint8Array(size * 2 * size * 3);
+    for (let y = 0; y < size; y++) {
+      out.set(l.subarray(y * size * 3, (y + 1) * size * 3), y * 2 * size * 3);
+      const ry = Math.floor((y * rs) / size);
+      for (let x = 0; x < size; x++) {
+        const src = (ry * rs + Math.floor((x * rs) / size)) * 3;
+        const dst = (y * 2 * size + size + x) * 3;
+        out[dst] = r[src];
+        out[dst + 1] = r[src + 1];
+        out[dst + 2] = r[src + 2];
+      }
+    }
+    return out;
+  });
 }
 
 export function formatMetrics(r: EvalResult, seconds: number): string {
