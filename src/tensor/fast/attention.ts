@@ -22,11 +22,13 @@ import { scale as scaleOp } from '../ops/elementwise.js';
 import { permute, slice } from '../ops/shape.js';
 import { checkF32, checkNumber } from '../ops/util.js';
 import { compileKernel } from '../wasm/compile.js';
+import { kernelName } from '../wasm/spec.js';
 import { hasSimd128 } from '../wasm/probe.js';
 import { runTasks } from '../threads/pool.js';
 import { softmax as softmaxRef } from '../ops/softmax.js';
 import { ATTENTION_EXPORT, ATTENTION_SPEC, ATTN_PARAM, ATTN_PARAM_BYTES, ATTN_SCALE_AT, attentionScratchBytes, emitAttention } from './attention-emit.js';
 import { copyIn, copyOutF32, splitRange, threadsFor, withHeap } from './stage.js';
+import { checkTwin, validating } from './validate.js';
 
 export interface AttentionOptions {
   /** u8 mask broadcastable to (B, H, N, N), 1 = visible (the frame-causal (N, N) table); null: none */
@@ -133,6 +135,7 @@ export function attention(q: Tensor<'f32'>, k: Tensor<'f32'>, v: Tensor<'f32'>, 
     runKernel(B, H, N, dh, s, opts.scaleAt, pm, { q: pq, k: pk, v: pv, o: po, sq: st, sk: st, sv: st, so: st });
     return copyOutF32(po, q.size);
   });
+  if (validating()) checkTwin(kernelName(ATTENTION_SPEC), out, () => attentionRef(q, k, v, opts).data as Float32Array);
   return new Tensor('f32', q.shape, out);
 }
 
@@ -177,5 +180,6 @@ export function attentionQkv(qkv: Tensor<'f32'>, heads: number, opts: AttentionO
     runKernel(B, H, N, dh, s, opts.scaleAt, pm, { q: pin, k: pin + H * dh * 4, v: pin + 2 * H * dh * 4, o: po, sq: sin, sk: sin, sv: sin, so });
     return copyOutF32(po, outSize);
   });
+  if (validating()) checkTwin(kernelName(ATTENTION_SPEC), out, () => attentionQkvRef(qkv, heads, opts).data as Float32Array);
   return new Tensor('f32', [B, N, H * dh], out);
 }

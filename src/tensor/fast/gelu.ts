@@ -31,6 +31,7 @@ import { runTasks } from '../threads/pool.js';
 import { GELU_AMAX, GELU_DEG, GELU_INTERVALS, GELU_PER_UNIT, GELU_STRIDE, geluTable } from './gelu-table.js';
 import { GELU_EXPORT, GELU_SPEC, emitGelu } from './gelu-emit.js';
 import { copyIn, copyOutF32, splitRange, threadsFor, withHeap } from './stage.js';
+import { checkTwin, validating } from './validate.js';
 
 let tab: Float64Array | null = null;
 
@@ -91,5 +92,6 @@ export function gelu(x: Tensor<'f32'>): Tensor<'f32'> {
     runTasks(k, GELU_EXPORT, ranges.map(([s, e]) => [pin + 4 * s, pout + 4 * s, e - s, tbl]));
     return copyOutF32(pout, n);
   });
+  if (validating()) checkTwin(k.name, out, () => geluTwin(x).data as Float32Array);
   return new Tensor('f32', x.shape, out);
 }

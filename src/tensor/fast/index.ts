@@ -20,3 +20,4 @@ export { ATTENTION_SPEC } from './attention-emit.js';
 export { add, mul, scale } from './elementwise.js';
 export { permute, slice, concat, splitHeads, mergeHeads } from './layout.js';
 export { FAST_KERNELS } from './entries.js';
+export { setFastValidate, checkTwin } from './validate.js';

@@ -14,6 +14,7 @@ import { hasSimd128 } from '../wasm/probe.js';
 import { runTasks } from '../threads/pool.js';
 import { LAYER_NORM_EXPORT, LAYER_NORM_SPEC, emitLayerNorm } from './layer-norm-emit.js';
 import { copyIn, copyOutF32, splitRange, threadsFor, withHeap } from './stage.js';
+import { checkTwin, validating } from './validate.js';
 
 /** gamma / beta as float64, padded to a multiple of 4 (the kernel reads 4 at a time); absent -> 1 / -0. */
 function affine64(p: Tensor<'f32'> | null, D: number, absent: number): Float64Array {
@@ -47,5 +48,6 @@ export function layerNorm(x: Tensor<'f32'>, gamma: Tensor<'f32'> | null, beta: T
     runTasks(k, LAYER_NORM_EXPORT, ranges.map(([r0, r1]) => [px, py, D, r0, r1, pg, pb, pe]));
     return copyOutF32(py, x.size);
   });
+  if (validating()) checkTwin(k.name, out, () => layerNormRef(x, gamma, beta, eps).data as Float32Array);
   return new Tensor('f32', x.shape, out);
 }

@@ -20,6 +20,7 @@ import { hasSimd128 } from '../wasm/probe.js';
 import { runTasks } from '../threads/pool.js';
 import { SOFTMAX_EXPORT, SOFTMAX_SPEC, emitSoftmax, softmaxScratchBytes } from './softmax-emit.js';
 import { copyIn, copyOutF32, splitRange, threadsFor, withHeap } from './stage.js';
+import { checkTwin, validating } from './validate.js';
 
 /** Rows of the (maskRows, n) table a u8 mask stands for, or 0 when the fast path cannot take it. */
 function maskRowsOf(mask: Tensor, shape: readonly number[], n: number): number {
@@ -53,5 +54,6 @@ export function softmax(x: Tensor<'f32'>, axis = -1, mask?: Tensor | null): Tens
     runTasks(k, SOFTMAX_EXPORT, ranges.map(([r0, r1], t) => [px, py, n, r0, r1, pm, Math.max(maskRows, 1), ps + t * scr]));
     return copyOutF32(py, x.size);
   });
+  if (validating()) checkTwin(k.name, out, () => softmaxRef(x, axis, mask).data as Float32Array);
   return new Tensor('f32', x.shape, out);
 }

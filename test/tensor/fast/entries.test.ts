@@ -6,7 +6,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FAST_KERNELS } from '../../../src/tensor/fast/index.js';
+import { FAST_KERNELS, checkTwin, setFastValidate } from '../../../src/tensor/fast/index.js';
+import { KernelError } from '../../../src/tensor/wasm/compile.js';
 import { emitKernelBytes } from '../../../src/tensor/wasm/compile.js';
 import { kernelName } from '../../../src/tensor/wasm/spec.js';
 import { dimAroundTile } from '../wasm/arb.js';
@@ -31,5 +32,23 @@ describe.each(FAST_KERNELS.map((e) => [kernelName(e.spec), e] as const))('%s', (
     expect(WebAssembly.validate(a)).toBe(true);
     expect(emitKernelBytes(e.spec, e.emit).bytes).toEqual(a);
     expect(e.spec.overreadBytes).toBeLessThanOrEqual(16);
+  });
+});
+
+describe('QWM_VALIDATE for the fast ops', () => {
+  it('with validation on, every kernel op runs its twin and passes; a differing twin throws KernelError naming the kernel', () => {
+    setFastValidate(true);
+    try {
+      for (const e of FAST_KERNELS) {
+        const input = e.make(e.dims, 3);
+        e.run(input); // would throw on any bit difference
+      }
+    } finally {
+      setFastValidate(null);
+    }
+    const got = Float32Array.of(1, 2, NaN);
+    expect(() => checkTwin('k', got, () => Float32Array.of(1, 2, NaN))).not.toThrow();
+    expect(() => checkTwin('gelu_x', got, () => Float32Array.of(1, -2, NaN))).toThrow(KernelError);
+    expect(() => checkTwin('gelu_x', Float32Array.of(0), () => Float32Array.of(-0))).toThrow(/gelu_x.*element 0/);
   });
 });
