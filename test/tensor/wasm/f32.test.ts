@@ -9,7 +9,8 @@ import { Rng } from '../../../src/tensor/rng.js';
 import { tensor } from '../../../src/tensor/tensor.js';
 import { backend, referenceBackend, setBackend } from '../../../src/tensor/backend.js';
 import { matmul, linear } from '../../../src/tensor/ops/index.js';
-import { gemmPacked, packB, gemmF32Wasm, setValidate, validateAgainstTwin, gemmF32Kernel } from '../../../src/tensor/wasm/f32/api.js';
+import { gemmPacked, packB, gemmF32Wasm, setValidate, validateAgainstTwin, gemmF32Kernel, packInHeap } from '../../../src/tensor/wasm/f32/api.js';
+import { packBInto, packedFloats } from '../../../src/tensor/wasm/f32/pack.js';
 import { KernelError } from '../../../src/tensor/wasm/compile.js';
 import { gemmF32Twin } from '../../../src/tensor/wasm/f32/ref.js';
 import { useBackend, autoInstallBackend, wasmBackend } from '../../../src/tensor/wasm/install.js';
@@ -92,6 +93,31 @@ describe('gemmPacked (the Linear path)', () => {
     expect(sameBits(new Float32Array(h.buffer, pc, M * N), ref)).toBe(true);
     h.release(pa);
     h.release(pc);
+  });
+});
+
+describe('pack_b (SIMD panel packing) == pack.ts packBInto', () => {
+  it('bit for bit, both orientations, N and K around the panel width and the 4-wide transpose', () => {
+    let runs = 0;
+    const dims = fc.constantFrom(1, 3, 4, 5, 7, 8, 9, 17, 40);
+    fc.assert(
+      fc.property(dims, dims, fc.boolean(), fc.nat(), (N, K, transB, seed) => {
+        runs++;
+        const W = rand(new Rng(seed), N * K);
+        const nr = 8;
+        const want = new Float32Array(packedFloats(N, K, nr)).fill(Number.NaN);
+        packBInto(want, 0, W, N, K, transB, nr);
+        const h = heap();
+        const dst = h.alloc(want.length * 4);
+        h.f32().fill(Number.NaN, dst >> 2, (dst >> 2) + want.length);
+        packInHeap(dst, W, N, K, transB);
+        const got = h.f32().slice(dst >> 2, (dst >> 2) + want.length);
+        h.release(dst);
+        return sameBits(got, want);
+      }),
+      { numRuns: 120 },
+    );
+    expect(runs).toBe(120);
   });
 });
 

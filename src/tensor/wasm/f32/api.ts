@@ -19,8 +19,8 @@ import type { Kernel } from '../compile.js';
 import { heap } from '../heap.js';
 import type { KernelSpec } from '../spec.js';
 import { runTasks, threadsFor } from '../../threads/pool.js';
-import { GEMM_F32_EXPORT, emitGemmF32, gemmScratchBytes, gemmTile } from './gemm.js';
-import { packBInto, packedFloats } from './pack.js';
+import { GEMM_F32_EXPORT, PACK_B_EXPORT, emitGemmF32, gemmScratchBytes, gemmTile } from './gemm.js';
+import { packedFloats } from './pack.js';
 
 /**
  * The default f32 GEMM kernel: 4x8 register tile over A packed per 64x384 block (variant
@@ -100,9 +100,8 @@ export function packB(W: Float32Array, N: number, K: number, transB: boolean): P
   checkDims('packB', { N, K });
   if (W.length !== N * K) throw new ShapeError('packB', `W has ${W.length} elements, expected ${transB ? fmtShape([N, K]) : fmtShape([K, N])}`);
   const nr = gemmTile(spec).nr;
-  const h = heap();
-  const ptr = h.alloc(packedFloats(N, K, nr) * 4);
-  packBInto(h.f32(), ptr >> 2, W, N, K, transB, nr);
+  const ptr = heap().alloc(packedFloats(N, K, nr) * 4);
+  packInHeap(ptr, W, N, K, transB);
   return new PackedF32Impl(N, K, nr, ptr);
 }
 
@@ -133,12 +132,31 @@ export const gemmF32Wasm: GemmF32 = (M, N, K, A, B, transB, C) => {
   const h = heap();
   const pb = h.alloc(packedFloats(N, K, nr) * 4);
   try {
-    packBInto(h.f32(), pb >> 2, B.length === N * K ? B : B.subarray(0, N * K), N, K, transB, nr);
+    packInHeap(pb, B.length === N * K ? B : B.subarray(0, N * K), N, K, transB);
     run(M, N, K, A.length === M * K ? A : A.subarray(0, M * K), pb, null, C.length === M * N ? C : C.subarray(0, M * N));
   } finally {
     h.release(pb);
   }
 };
+
+/**
+ * Pack B into panels at heap offset `dst` with the kernel's pack_b (SIMD transposes); B is
+ * copied into the heap first unless it already lives there. Equals pack.ts packBInto (the
+ * twin) bit for bit.
+ */
+export function packInHeap(dst: number, B: Float32Array, N: number, K: number, transB: boolean): void {
+  if (N === 0 || K === 0) return;
+  const k = gemmF32Kernel();
+  const h = heap();
+  const inHeap = B.buffer === h.buffer;
+  const ps = inHeap ? B.byteOffset : h.alloc(N * K * 4);
+  try {
+    if (!inHeap) h.f32().set(B, ps >> 2);
+    (k.exports[PACK_B_EXPORT] as (s: number, n: number, kk: number, t: number, d: number) => void)(ps, N, K, transB ? 1 : 0, dst);
+  } finally {
+    if (!inHeap) h.release(ps);
+  }
+}
 
 /** Copy A, bias in; run the tasks; copy C out. */
 function run(M: number, N: number, K: number, A: Float32Array, pb: number, bias: Float32Array | null, C: Float32Array): void {

@@ -21,7 +21,8 @@
  * MR x NR scratch tile (`tmp`), copied in/out element by element. No reads past any buffer
  * (overreadBytes 0) as long as bias holds roundUp(N, NR) floats (the API pads it).
  */
-import { ModuleBuilder, f32x4, i32, v128, f32, call, select } from '../emit/index.js';
+import { ModuleBuilder, f32x4, i32, i8x16, v128, f32, call, select } from '../emit/index.js';
+import type { Expr } from '../emit/index.js';
 import type { Local } from '../emit/index.js';
 import type { EmitContext, KernelSpec } from '../spec.js';
 import { kernelName } from '../spec.js';
@@ -254,7 +255,110 @@ export function emitGemmF32(spec: KernelSpec, ctx: EmitContext): ModuleBuilder {
     },
     GEMM_F32_EXPORT,
   );
+  emitPackB(m, NR);
   return m;
+}
+
+/** Export packing B into panels (pack.ts layout): pack_b(src, n, k, trans, dst). */
+export const PACK_B_EXPORT = 'pack_b';
+
+/** i8x16.shuffle lanes picking f32 lanes (0-3 from a, 4-7 from b). */
+function f32Lanes(l: readonly [number, number, number, number]): number[] {
+  return l.flatMap((x) => [x * 4, x * 4 + 1, x * 4 + 2, x * 4 + 3]);
+}
+
+/**
+ * pack_b(src, n, k, trans, dst): B (K,N) row-major, or (N,K) when trans, at `src` -> panels at
+ * `dst` (pack.ts layout, zero past N). Full panels copy v128s (trans: 4x4 transposes by
+ * shuffles, k in steps of 4); the last partial panel and the k tail go element by element.
+ * Reads stay inside B (no overread); the result equals pack.ts packBInto bit for bit.
+ */
+function emitPackB(m: ModuleBuilder, NR: number): void {
+  const NV = NR / 4;
+  m.func(PACK_B_EXPORT, { src: 'i32', n: 'i32', k: 'i32', trans: 'i32', dst: 'i32' }, [], (f, p) => {
+    const n0 = f.local('i32', 'n0');
+    const w = f.local('i32', 'w');
+    const kk = f.local('i32', 'kk');
+    const c = f.local('i32', 'c');
+    const pd = f.local('i32', 'pd');
+    const ps = f.local('i32', 'ps');
+    const k4 = f.local('i32', 'k4');
+    const rows: ReturnType<typeof f.local>[] = [];
+    for (let r = 0; r < NR; r++) rows.push(f.local('v128', `vr${r}`));
+    const t: ReturnType<typeof f.local>[] = [];
+    for (let r = 0; r < 4; r++) t.push(f.local('v128', `vt${r}`));
+    const ldb = f.local('i32', 'ldb'); // bytes between consecutive source rows
+    f.set(k4, i32.and(p.k, -4));
+    f.for(n0, 0, p.n, NR, () => {
+      f.set(w, i32.sub(p.n, n0));
+      f.if(i32.gt_s(w, NR), () => f.set(w, NR));
+      // pd = dst + (n0 / NR) * K * NR * 4
+      f.set(pd, i32.add(p.dst, i32.mul(i32.mul(i32.div_u(n0, NR), p.k), NR * 4)));
+      f.if(
+        i32.eq(w, NR),
+        () => {
+          f.if(
+            p.trans,
+            () => {
+              // rows n0..n0+NR-1 of B (N,K): 4 k at a time, NR/4 4x4 transposes
+              f.set(ldb, i32.shl(p.k, 2));
+              f.set(ps, i32.add(p.src, i32.mul(n0, ldb)));
+              f.for(kk, 0, k4, 4, () => {
+                for (let r = 0; r < NR; r++) {
+                  f.set(rows[r], v128.load(r === 0 ? ps : i32.add(ps, i32.mul(ldb, r))));
+                }
+                for (let g = 0; g < NV; g++) {
+                  const [a, b, cc, d] = [rows[4 * g], rows[4 * g + 1], rows[4 * g + 2], rows[4 * g + 3]];
+                  f.set(t[0], i8x16.shuffle(a, b, f32Lanes([0, 4, 1, 5])));
+                  f.set(t[1], i8x16.shuffle(a, b, f32Lanes([2, 6, 3, 7])));
+                  f.set(t[2], i8x16.shuffle(cc, d, f32Lanes([0, 4, 1, 5])));
+                  f.set(t[3], i8x16.shuffle(cc, d, f32Lanes([2, 6, 3, 7])));
+                  const outs: Expr[] = [
+                    i8x16.shuffle(t[0], t[2], f32Lanes([0, 1, 4, 5])),
+                    i8x16.shuffle(t[0], t[2], f32Lanes([2, 3, 6, 7])),
+                    i8x16.shuffle(t[1], t[3], f32Lanes([0, 1, 4, 5])),
+                    i8x16.shuffle(t[1], t[3], f32Lanes([2, 3, 6, 7])),
+                  ];
+                  outs.forEach((o, kq) => f.exec(v128.store(pd, o, kq * NR * 4 + g * 16)));
+                }
+                f.set(ps, i32.add(ps, 16));
+                f.set(pd, i32.add(pd, 4 * NR * 4));
+              });
+              // k tail: element by element
+              f.for(kk, k4, p.k, 1, () => {
+                f.for(c, 0, NR, 1, () => {
+                  f.exec(f32.store(i32.add(pd, i32.shl(c, 2)), f32.load(i32.add(ps, i32.mul(c, ldb)))));
+                });
+                f.set(ps, i32.add(ps, 4));
+                f.set(pd, i32.add(pd, NR * 4));
+              });
+            },
+            () => {
+              // B (K,N): NR contiguous floats per k
+              f.set(ldb, i32.shl(p.n, 2));
+              f.set(ps, i32.add(p.src, i32.shl(n0, 2)));
+              f.for(kk, 0, p.k, 1, () => {
+                for (let v = 0; v < NV; v++) f.exec(v128.store(pd, v128.load(ps, v * 16), v * 16));
+                f.set(ps, i32.add(ps, ldb));
+                f.set(pd, i32.add(pd, NR * 4));
+              });
+            },
+          );
+        },
+        () => {
+          // partial panel: w < NR columns, zeros after
+          f.for(kk, 0, p.k, 1, () => {
+            for (let v = 0; v < NV; v++) f.exec(v128.store(pd, v128.zero(), v * 16));
+            f.for(c, 0, w, 1, () => {
+              const srcIdx = select(i32.add(i32.mul(i32.add(n0, c), p.k), kk), i32.add(i32.mul(kk, p.n), i32.add(n0, c)), p.trans);
+              f.exec(f32.store(i32.add(pd, i32.shl(c, 2)), f32.load(i32.add(p.src, i32.shl(srcIdx, 2)))));
+            });
+            f.set(pd, i32.add(pd, NR * 4));
+          });
+        },
+      );
+    });
+  }, PACK_B_EXPORT);
 }
 
 function lanes(v: number): string {

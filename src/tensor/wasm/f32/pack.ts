@@ -1,6 +1,8 @@
 /**
  * Packed B panels for the f32 GEMM (layout in gemm.ts): panel p = columns p·NR..p·NR+NR-1,
  * stored k-major, NR floats per k, zero-filled past N. Size: ceil(N/NR)·NR·K floats.
+ * `packBInto` is the TypeScript twin of the kernel's `pack_b` export (gemm.ts), which the API
+ * uses; a test holds the two bit-identical.
  */
 
 /** Floats needed for packed B. */
