@@ -208,3 +208,24 @@ describe('QWM_DEBUG', () => {
     }
   });
 });
+
+describe('QWM_BACKEND', () => {
+  it('importing the library installs wasm by default, ref with QWM_BACKEND=ref; an unknown value is a ValueError', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join, resolve } = await import('node:path');
+    const root = resolve(__dirname, '../../..');
+    const script = join(mkdtempSync(join(tmpdir(), 'qwm-backend-')), 'b.mts');
+    writeFileSync(script, `try { const t = await import('${root}/src/tensor/index.ts'); console.log(t.backend().name); } catch (e) { console.log(String(e)); }\n`);
+    const run = (v: string | undefined) => {
+      const env = { ...process.env };
+      delete env.QWM_BACKEND;
+      if (v !== undefined) env.QWM_BACKEND = v;
+      return execFileSync(process.execPath, ['--import', 'tsx', script], { cwd: root, timeout: 60_000, encoding: 'utf8', env }).trim();
+    };
+    expect(run(undefined)).toBe('wasm-simd128');
+    expect(run('ref')).toBe('ref');
+    expect(run('gpu')).toMatch(/ValueError: QWM_BACKEND: unknown backend gpu/);
+  });
+});
