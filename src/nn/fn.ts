@@ -1,3 +1,4 @@
+import * as fast from '../tensor/fast/index.js';
 import * as ops from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { autoInstallBackend } from '../tensor/wasm/index.js';
@@ -31,6 +32,11 @@ export interface Fns<T> {
   relu(x: T): T;
   /** softmax over the last axis; mask: u8 (1 = visible) broadcast to x */
   softmax(x: T, mask: Tensor | null): T;
+  /**
+   * Multi-head attention straight from a fused projection: qkv (B, N, 3·H·dh) -> (B, N, H·dh),
+   * softmax(q kᵀ · s, masked) v per head, s = dh^-0.5 applied to q ('q') or to the dots ('dots').
+   */
+  attention(qkv: T, heads: number, mask: Tensor | null, scaleAt: 'q' | 'dots'): T;
   reshape(x: T, shape: readonly number[]): T;
   permute(x: T, perm: readonly number[]): T;
   concat(xs: T[], axis: number): T;
@@ -42,7 +48,29 @@ export interface Fns<T> {
   convTranspose2d(x: T, w: T, b: T | null, opts?: ops.ConvTranspose2dOptions): T;
 }
 
-/** Inference: plain tensors through the reference ops (matmul/linear reach the fast GEMM backend). */
+/**
+ * Attention composed of the other Fns (the definition; used on Vars). The fast kernel computes
+ * the same float32 operations in the same order (src/tensor/fast/attention.ts, bit-exact).
+ */
+export function composedAttention<T>(F: Fns<T>, qkv: T, heads: number, mask: Tensor | null, scaleAt: 'q' | 'dots'): T {
+  const [B, N, C] = F.shape(qkv);
+  const dh = C / (3 * heads);
+  const t = F.permute(F.reshape(qkv, [B, N, 3, heads, dh]), [2, 0, 3, 1, 4]); // (3, B, H, N, dh)
+  let q = F.reshape(F.slice(t, 0, 0, 1), [B, heads, N, dh]);
+  const k = F.reshape(F.slice(t, 0, 1, 2), [B, heads, N, dh]);
+  const v = F.reshape(F.slice(t, 0, 2, 3), [B, heads, N, dh]);
+  const s = 1 / Math.sqrt(dh);
+  if (scaleAt === 'q') q = F.scale(q, s);
+  let dots = F.matmul(q, k, { transB: true }); // (B, H, N, N)
+  if (scaleAt === 'dots') dots = F.scale(dots, s);
+  return F.reshape(F.permute(F.matmul(F.softmax(dots, mask), v), [0, 2, 1, 3]), [B, N, heads * dh]);
+}
+
+/**
+ * Inference: plain tensors on the fast kernels (src/tensor/fast: SIMD GELU, LayerNorm, softmax,
+ * fused attention, layout and elementwise ops; matmul/linear on the SIMD GEMM). Each equals its
+ * reference op bit for bit, except GELU (<= 1 float32 ulp, src/tensor/fast/gelu.ts).
+ */
 export const tensorFns: Fns<Tensor<'f32'>> = {
   differentiable: false,
   param: (t) => t,
@@ -51,17 +79,18 @@ export const tensorFns: Fns<Tensor<'f32'>> = {
   shape: (x) => x.shape,
   linear: (x, w, b) => ops.linear(x, w, b),
   matmul: (a, b, o) => ops.matmul(a, b, o),
-  add: ops.add,
-  mul: ops.mul,
-  scale: ops.scale,
-  layerNorm: (x, g, b, eps) => ops.layerNorm(x, g, b, eps),
-  gelu: ops.gelu,
+  add: fast.add,
+  mul: fast.mul,
+  scale: fast.scale,
+  layerNorm: (x, g, b, eps) => fast.layerNorm(x, g, b, eps),
+  gelu: fast.gelu,
   relu: ops.relu,
-  softmax: (x, mask) => ops.softmax(x, -1, mask),
+  softmax: (x, mask) => fast.softmax(x, -1, mask),
+  attention: (qkv, heads, mask, scaleAt) => fast.attentionQkv(qkv, heads, { mask, scaleAt }),
   reshape: (x, s) => x.reshape(s),
-  permute: ops.permute,
-  concat: (xs, axis) => ops.concat(xs, axis),
-  slice: (x, axis, start, end) => ops.slice(x, axis, start, end),
+  permute: fast.permute,
+  concat: (xs, axis) => fast.concat(xs, axis),
+  slice: (x, axis, start, end) => fast.slice(x, axis, start, end),
   im2patch: ops.im2patch,
   conv2d: (x, w, b, o) => ops.conv2d(x, w, b, o),
   convTranspose2d: (x, w, b, o) => ops.convTranspose2d(x, w, b, o),

@@ -49,20 +49,7 @@ export class Attention {
    * @param mask u8 (N, N), 1 = visible, or null
    */
   forward<T>(F: Fns<T>, x: T, mask: Tensor | null): T {
-    const [B, N] = F.shape(x);
-    const H = this.heads;
-    const dh = this.dimHead;
-    const qkv = F.permute(F.reshape(this.qkv.forward(F, x), [B, N, 3, H, dh]), [2, 0, 3, 1, 4]); // (3, B, H, N, dh)
-    let q = F.reshape(F.slice(qkv, 0, 0, 1), [B, H, N, dh]);
-    const k = F.reshape(F.slice(qkv, 0, 1, 2), [B, H, N, dh]);
-    const v = F.reshape(F.slice(qkv, 0, 2, 3), [B, H, N, dh]);
-    const s = 1 / Math.sqrt(dh);
-    if (this.scaleAt === 'q') q = F.scale(q, s);
-    let dots = F.matmul(q, k, { transB: true }); // (B, H, N, N)
-    if (this.scaleAt === 'dots') dots = F.scale(dots, s);
-    const attn = F.softmax(dots, mask);
-    const out = F.reshape(F.permute(F.matmul(attn, v), [0, 2, 1, 3]), [B, N, H * dh]);
-    return this.proj.forward(F, out);
+    return this.proj.forward(F, F.attention(this.qkv.forward(F, x), this.heads, mask, this.scaleAt));
   }
 }
 

@@ -1,6 +1,6 @@
 import * as ag from '../tensor/autograd/index.js';
 import type { Var } from '../tensor/autograd/index.js';
-import type { Fns } from './fn.js';
+import { composedAttention, type Fns } from './fn.js';
 
 /**
  * Training: the same layer code on autograd Vars. Parameters come from `params`, so every
@@ -8,7 +8,7 @@ import type { Fns } from './fn.js';
  * A ParamSet made with requiresGrad = false freezes the model (gradients w.r.t. inputs only).
  */
 export function varFns(params: ag.ParamSet): Fns<Var> {
-  return {
+  const F: Fns<Var> = {
     differentiable: true,
     param: (t) => params.of(t),
     constant: (t) => ag.constant(t),
@@ -23,6 +23,7 @@ export function varFns(params: ag.ParamSet): Fns<Var> {
     gelu: ag.gelu,
     relu: ag.relu,
     softmax: (x, mask) => ag.softmax(x, -1, mask),
+    attention: (qkv, heads, mask, scaleAt) => composedAttention(F, qkv, heads, mask, scaleAt),
     reshape: (x, s) => ag.reshape(x, s),
     permute: ag.permute,
     concat: (xs, axis) => ag.concat(xs, axis),
@@ -31,4 +32,5 @@ export function varFns(params: ag.ParamSet): Fns<Var> {
     conv2d: (x, w, b, o) => ag.conv2d(x, w, b, o),
     convTranspose2d: (x, w, b, o) => ag.convTranspose2d(x, w, b, o),
   };
+  return F;
 }

@@ -1,7 +1,10 @@
 /**
  * Differentiable LayerNorm, GELU, masked softmax and MSE. Backward passes compute per row in
- * float64 (like the forward ops) and round once to float32.
+ * float64 (like the forward ops) and round once to float32. Forward values come from the fast
+ * kernels (../fast), the same values inference computes: LayerNorm and softmax equal the
+ * reference ops bit for bit, GELU within 1 float32 ulp.
  */
+import * as fast from '../fast/index.js';
 import * as ops from '../ops/index.js';
 import { Tensor } from '../tensor.js';
 import { zipMap } from './elementwise.js';
@@ -13,7 +16,7 @@ import { result, type Var } from './var.js';
  *   dx = rstd (gy - mean(gy) - xhat mean(gy xhat)),  dgamma = sum_rows g xhat,  dbeta = sum_rows g.
  */
 export function layerNorm(x: Var, gamma: Var | null, beta: Var | null, eps = 1e-5): Var {
-  const y = ops.layerNorm(x.value, gamma?.value ?? null, beta?.value ?? null, eps);
+  const y = fast.layerNorm(x.value, gamma?.value ?? null, beta?.value ?? null, eps);
   const inputs = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
   return result('layerNorm', y, inputs, () => (g) => {
     const D = x.shape[x.ndim - 1];
@@ -50,7 +53,7 @@ export function layerNorm(x: Var, gamma: Var | null, beta: Var | null, eps = 1e-
 
 /** Exact GELU; gradient g (Phi(x) + x phi(x)). */
 export function gelu(x: Var): Var {
-  return result('gelu', ops.gelu(x.value), [x], () => (g) => [zipMap(g, x.value, (gi, v) => gi * ops.geluGradScalar(v))]);
+  return result('gelu', fast.gelu(x.value), [x], () => (g) => [zipMap(g, x.value, (gi, v) => gi * ops.geluGradScalar(v))]);
 }
 
 /**
@@ -59,7 +62,7 @@ export function gelu(x: Var): Var {
  * a lone visible entry (y = 1) gets g - g = 0, fully hidden rows get 0; never NaN.
  */
 export function softmax(x: Var, axis = -1, mask?: Tensor | null): Var {
-  const y = ops.softmax(x.value, axis, mask);
+  const y = fast.softmax(x.value, axis, mask);
   return result('softmax', y, [x], () => (g) => {
     const ax = ops.normAxis('softmax', axis, x.shape);
     const n = x.shape[ax];
