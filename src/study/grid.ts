@@ -71,20 +71,21 @@ export function paperGrid(o: GridOptions): Cell[] {
   return dedupe(cells);
 }
 
-/** The quick preset: Wall, a representative subset that answers each finding once. */
+/**
+ * The quick preset: one task, nine cells that answer each finding once: group-wise vs per-channel
+ * at 4 and 3 bits (F1), per-token vs per-tensor activations at W4A8 (F2), encoder-only vs
+ * predictor-only at 3 bits (F3), and every cell's planning loss against success (F4).
+ */
 export function quickGrid(task: Task = 'wall', smallGroup = 32): Cell[] {
   const base = { task, abits: 16, act: null, target: 'both' as Target };
   return [
     { ...base, experiment: 'baseline', method: 'fp', wbits: 16, group: -1 },
-    { ...base, experiment: 'weight-only', method: 'rtn', wbits: 8, group: -1 },
     { ...base, experiment: 'weight-only', method: 'rtn', wbits: 4, group: -1 },
     { ...base, experiment: 'weight-only', method: 'rtn', wbits: 4, group: smallGroup },
     { ...base, experiment: 'weight-only', method: 'rtn', wbits: 3, group: -1 },
     { ...base, experiment: 'weight-only', method: 'rtn', wbits: 3, group: smallGroup },
-    { ...base, experiment: 'weight-only', method: 'gptq', wbits: 3, group: smallGroup },
-    { task, experiment: 'weight-act', method: 'rtn', wbits: 8, abits: 8, group: -1, act: 'per-tensor', target: 'both' },
-    { task, experiment: 'weight-act', method: 'rtn', wbits: 4, abits: 4, group: -1, act: 'per-tensor', target: 'both' },
-    { task, experiment: 'weight-act', method: 'rtn', wbits: 4, abits: 4, group: -1, act: 'per-token', target: 'both' },
+    { task, experiment: 'weight-act', method: 'rtn', wbits: 4, abits: 8, group: -1, act: 'per-tensor', target: 'both' },
+    { task, experiment: 'weight-act', method: 'rtn', wbits: 4, abits: 8, group: -1, act: 'per-token', target: 'both' },
     { ...base, experiment: 'module', method: 'rtn', wbits: 3, group: -1, target: 'encoder' },
     { ...base, experiment: 'module', method: 'rtn', wbits: 3, group: -1, target: 'predictor' },
   ];
