@@ -6,6 +6,8 @@ export class Progress {
   private readonly t0 = Date.now();
   private lastPct = -1;
   private lastLine = 0;
+  /** `done` at the first update: a resumed job's ETA counts only the work done since */
+  private base: number | null = null;
   constructor(
     private readonly label: string,
     private readonly total: number,
@@ -15,7 +17,9 @@ export class Progress {
   update(done: number, note = ''): void {
     const frac = this.total > 0 ? Math.min(1, done / this.total) : 1;
     const el = (Date.now() - this.t0) / 1000;
-    const eta = done > 0 ? (el / done) * (this.total - done) : NaN;
+    if (this.base === null) this.base = Math.max(0, done - 1);
+    const since = done - this.base;
+    const eta = since > 0 ? (el / since) * (this.total - done) : NaN;
     const width = 24;
     const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
     const line = `${this.label} [${bar}] ${done}/${this.total} ${fmtTime(el)} elapsed, ETA ${Number.isFinite(eta) ? fmtTime(eta) : '?'}${note ? `  ${note}` : ''}`;
