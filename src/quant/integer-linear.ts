@@ -27,9 +27,11 @@
  */
 import { ValueError, ShapeError, fmtShape } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
-import { gemmI8, packI8, type PackedI8 } from '../tensor/wasm/int8/gemm.js';
+import { gemmI8, gemmI8Dynamic, packI8, type PackedI8 } from '../tensor/wasm/int8/gemm.js';
+import type { DynamicQuant } from '../tensor/wasm/int8/quantize.js';
+import { hasSimd128 } from '../tensor/wasm/probe.js';
 import type { QuantizedActivations } from '../tensor/wasm/int8/ref.js';
-import { gemmW4A16, gemmW4A8, packI4, type PackedI4 } from '../tensor/wasm/int4/gemm.js';
+import { gemmW4A16, gemmW4A8, gemmW4A8Dynamic, packI4, type PackedI4 } from '../tensor/wasm/int4/gemm.js';
 import { groupCount, type Int4Weights } from '../tensor/wasm/int4/ref.js';
 import { chooseQParams, convention, groupMinMax, quantize, type QParams } from './affine.js';
 import { bitType } from './bittype.js';
@@ -62,6 +64,25 @@ function rowAlignedGroup(l: GroupLayout): number {
     if (l.start[g] !== r * l.cols + j * G || l.count[g] !== Math.min(G, l.cols - j * G)) return 0;
   }
   return G;
+}
+
+/**
+ * A per-token activation quantizer for the fused kernels: the kernel takes each row's min/max,
+ * `choose` turns them into (s, z) with the plan's rule (chooseQParams, the one home of the
+ * formula), and the kernel's codes replicate quantizeValue for the plan's convention.
+ */
+function dynamicQuant(act: ActQuant): DynamicQuant {
+  const bt = bitType(act.bits, act.signed);
+  const conv = convention(act.convention);
+  return {
+    choose: (mn, mx) => {
+      const qp = chooseQParams(mn, mx, bt, act.rule);
+      return { scale: qp.scale, zero: qp.zeroPoint };
+    },
+    formula: { scaleOp: conv.scaleOp, zeroPoint: conv.zeroPoint, qmin: bt.qmin, qmax: bt.qmax },
+    unsigned: !act.signed,
+    outOfRange: 'report',
+  };
 }
 
 /** Quantized activations for the kernels, plus the rows whose zero point is outside the code range. */
@@ -111,6 +132,8 @@ export class IntegerLinear {
   private readonly wScale: Float32Array | null = null;
   private readonly wGroup: number = 0;
   private readonly bias: Float32Array | null;
+  /** the per-token quantizer handed to the fused dynamic kernels (made on first use) */
+  private dyn: DynamicQuant | null = null;
 
   constructor(
     readonly layer: LayerPlan,
@@ -199,7 +222,15 @@ export class IntegerLinear {
       gemmW4A16(M, x.f32, this.i4 as PackedI4, this.bias, out);
       return new Tensor('f32', [M, N], out);
     }
-    const { a, badRows } = quantizeActivations(x, this.layer.act as ActQuant, where);
+    const act = this.layer.act as ActQuant;
+    if (act.granularity === 'per-token' && hasSimd128()) {
+      // dynamic per-token: row min/max, codes and GEMM in one kernel call; (s, z) still from chooseQParams
+      this.dyn ??= dynamicQuant(act);
+      const r = this.kind === 'w8a8-int8-gemm' ? gemmI8Dynamic(x.f32, M, this.i8 as PackedI8, this.dyn, this.bias, out) : gemmW4A8Dynamic(x.f32, M, this.i4 as PackedI4, this.dyn, this.bias, out);
+      if (r.badRows.length) this.exactRows(x, r.badRows, out);
+      return new Tensor('f32', [M, N], out);
+    }
+    const { a, badRows } = quantizeActivations(x, act, where);
     if (this.kind === 'w8a8-int8-gemm') gemmI8(a, this.i8 as PackedI8, this.bias, out);
     else gemmW4A8(a, this.i4 as PackedI4, this.bias, out);
     if (badRows.length) this.exactRows(x, badRows, out);
