@@ -24,7 +24,7 @@ import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ValueError } from '../tensor/errors.js';
 import { parseArgs } from './args.js';
-import { EXIT, type Command } from './run.js';
+import type { Command } from './run.js'; // type only: scripts import startServer without the command table
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -177,7 +177,7 @@ selector; /web/portable.html runs the portable suite in the page. Needs the comp
     const root = packageRoot();
     if (!(await stat(join(root, 'dist', 'www', 'web', 'app.js')).catch(() => null))) {
       process.stderr.write(`quantwm serve: the page is not compiled (${join(root, 'dist', 'www')} is missing): run \`npm run build\`\n`);
-      return EXIT.FAIL;
+      return 1; // EXIT.FAIL
     }
     const s = await startServer({ port: (opts.port as number | undefined) ?? 8080, weights: (opts.weights as string | undefined) ?? null, isolate: !opts['no-isolate'], root });
     process.stdout.write(`quantwm serve: ${s.url}/  (planning page)   ${s.url}/web/portable.html  (portable suite)   Ctrl-C stops\n`);
@@ -190,6 +190,6 @@ selector; /web/portable.html runs the portable suite in the page. Needs the comp
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     });
-    return EXIT.OK;
+    return 0; // EXIT.OK
   },
 };
