@@ -89,5 +89,5 @@ export function failures(r: SuiteReport): string[] {
 
 /** One line per runtime for the test log. */
 export function summary(r: SuiteReport): string {
-  return `${r.runtime.padEnd(26)} threads ${r.threads} (workers ran ${r.workerTasks} tasks), ${r.outputs.length} outputs, combined ${r.combined.slice(0, 16)}, ${r.seconds.toFixed(1)} s, Math.exp ${r.info['Math.exp']}`;
+  return `${r.runtime.padEnd(26)} threads ${r.threads} (workers ran ${r.workerTasks} tasks), ${r.outputs.length} outputs, combined ${r.combined.slice(0, 16)}, ${r.seconds.toFixed(1)} s; engine-dependent (not compared): ${Object.entries(r.info).map(([k, v]) => `${k} ${v.slice(0, 8)}`).join(', ')}`;
 }

@@ -15,8 +15,9 @@
  *            the quantized .qwm file bytes
  *   plan     a short CEM plan (float and W8A8 models) and one MPC iteration on Wall
  *
- * `info` holds values that are NOT expected to agree across engines (Math.exp and friends,
- * which ECMAScript leaves implementation-approximated): the suite reports them, never asserts.
+ * `info` holds values that are NOT expected to agree across engines (Math.exp and friends, and
+ * `**` with a non-integer base, which ECMAScript leaves implementation-approximated): the suite
+ * reports them, never asserts. docs/runtimes.md lists what differed.
  */
 import { makeEnv } from '../../src/env/registry.js';
 import { encodePng } from '../../src/env/render/png.js';
@@ -212,6 +213,13 @@ async function math(r: Recorder, info: Record<string, string>): Promise<void> {
   for (const [name, f] of [['Math.exp', (v: number) => Math.exp(v * 40)], ['Math.sin', (v: number) => Math.sin(v * 100)], ['Math.pow', (v: number) => Math.pow(1.0001, v * 1e4)]] as const) {
     info[name] = (await sha256(bytesOf(Float64Array.from(x, f)))).slice(0, 16);
   }
+  // `b ** t`, as AdamW's bias corrections 1 - beta^t compute it (src/tensor/autograd/optim.ts)
+  const powT = new Float64Array(20000);
+  for (let t = 0; t < 10000; t++) {
+    powT[t] = 0.9 ** (t + 1);
+    powT[10000 + t] = 0.999 ** (t + 1);
+  }
+  info['beta ** t'] = (await sha256(bytesOf(powT))).slice(0, 16);
 }
 
 async function ops(r: Recorder): Promise<void> {
