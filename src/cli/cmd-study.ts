@@ -17,7 +17,7 @@ import type { Command } from './run.js';
 
 const PRESETS = {
   /** Wall, a representative subset, few episodes: minutes on a 2-core machine */
-  quick: { tasks: ['wall'] as EnvName[], episodes: 10, maxIter: 5, calibEpisodes: 4 },
+  quick: { tasks: ['wall'] as EnvName[], episodes: 6, maxIter: 3, calibEpisodes: 2 },
   /** the whole grid as QuantWM ran it: 50 episodes, the full MPC budget, 50 calibration episodes */
   paper: { tasks: [...ENV_NAMES] as EnvName[], episodes: 50, maxIter: 0, calibEpisodes: 50 },
 };
@@ -28,7 +28,7 @@ Usage: quantwm study [options]
        quantwm study merge DIR... --out DIR
        quantwm study --emit slurm|k8s --shards N [options]   (print a cluster job for the grid)
 
-  --preset P          quick (default: Wall, 12 cells, 10 episodes, 5 MPC iterations, minutes)
+  --preset P          quick (default: Wall, 9 cells, 6 episodes, 3 MPC iterations, minutes)
                       | paper (all tasks, the full grid, 50 episodes, full MPC budget)
   --tasks T,...       wall,pointmaze,pusht
   --methods M,...     restrict methods (rtn,omse,awq,gptq,smoothquant,omniquant)
@@ -41,7 +41,7 @@ Usage: quantwm study [options]
   --shard i/n         run every n-th cell starting at i (0-based); merge the shards afterwards
   --weights DIR       where <task>.qwm live (default weights)
   --data DIR          where <task>/dataset.qwmd live (PushT goals); generated when absent
-  --threads N         kernel threads (results do not depend on it)
+  --threads N         kernel threads (default: every core; results do not depend on it)
 
 Writes DIR/results.jsonl (one line per finished cell, deterministic), DIR/timings.jsonl,
 DIR/report.md and DIR/*.svg, regenerated from the results after every run.

@@ -6,9 +6,9 @@ import { nodeWorkers } from '../platform/workers-node.js';
 import { ValueError } from '../tensor/errors.js';
 import { setThreads } from '../tensor/threads/index.js';
 
-/** --threads N (default: QWM_THREADS, else 1). Results never depend on it. */
+/** --threads N (default: QWM_THREADS, else every core). Results never depend on it. */
 export function applyThreads(n: number | undefined): number {
-  const want = n ?? Number(process.env.QWM_THREADS ?? 1);
+  const want = n ?? Number(process.env.QWM_THREADS ?? nodePlatform.hardwareConcurrency());
   if (!Number.isInteger(want) || want < 1) throw new ValueError('--threads', `must be a positive integer, got ${want}`);
   return setThreads(want, nodeWorkers);
 }
