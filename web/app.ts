@@ -4,7 +4,8 @@
  * plans DINO-WM's MPC episode in the page with CEM and draws, after every MPC iteration: the
  * environment, the goal, the executed trajectory, where the model imagines each CEM sample of the
  * last optimisation step ends (its predicted proprio embedding mapped back to a position through
- * the proprio encoder's least-squares inverse), and the imagined path of the chosen plan. A
+ * the proprio encoder's least-squares inverse), the imagined path of the chosen plan, and, when
+ * the model has a visualisation decoder, the decoded imagination of the plan's last frame. A
  * selector swaps in quantized models, quantized in the page with src/quant (RTN; W8A8 calibrates
  * its per-tensor activation ranges on a few CEM steps of the float model first).
  *
@@ -27,6 +28,7 @@ import { CalibrationRecorder, applyResult, quantizeTargets } from '../src/quant/
 import { loadModel } from '../src/quant/model-file.js';
 import type { QuantConfig } from '../src/quant/plan.js';
 import { Rng } from '../src/tensor/rng.js';
+import { Tensor } from '../src/tensor/tensor.js';
 import { setThreads, threadCount } from '../src/tensor/threads/pool.js';
 
 // ---- settings ------------------------------------------------------------------------------
@@ -93,6 +95,7 @@ const ui = {
   steptime: $<HTMLElement>('steptime'),
   settings: $<HTMLElement>('settings'),
   log: $<HTMLElement>('log'),
+  dreamNote: $<HTMLElement>('dream-note'),
 };
 
 function status(text: string): void {
@@ -214,6 +217,9 @@ interface Scene {
   obs: Uint8Array | null;
   goalObs: Uint8Array | null;
   obsSize: number;
+  /** the decoded imagined last frame of the plan (side `dreamSize`), or null without a decoder */
+  dream: Uint8Array | null;
+  dreamSize: number;
 }
 
 function rgbToImage(rgb: Uint8Array, size: number): ImageData {
@@ -282,6 +288,7 @@ function draw(sc: Scene): void {
   const w = ui.obs.height;
   if (sc.obs) blit(o, sc.obs, sc.obsSize, 0, 0, w);
   if (sc.goalObs) blit(o, sc.goalObs, sc.obsSize, w + 8, 0, w);
+  if (sc.dream) blit(o, sc.dream, sc.dreamSize, 2 * (w + 8), 0, w);
   S.agent = [sc.state[0], sc.state[1]];
   S.goal = [sc.goal[0], sc.goal[1]];
 }
@@ -295,7 +302,7 @@ function scoreboard(): void {
     by.set(e.variant, s);
   }
   ui.successes.textContent = [...by].map(([v, s]) => `${v} ${s.ok}/${s.n}`).join('   ') || '-';
-  ui.steptime.textContent = S.lastIterMs ? `${S.lastStepMs.toFixed(0)} ms per CEM step (${CEM.samples} samples x ${CEM.horizon} steps), ${(S.lastIterMs / 1000).toFixed(2)} s per MPC iteration, ${S.threads} thread${S.threads > 1 ? 's' : ''}` : '-';
+  ui.steptime.textContent = S.lastIterMs ? `${S.lastStepMs.toFixed(0)} ms per CEM step (${CEM.samples} samples, horizon ${CEM.horizon}), ${(S.lastIterMs / 1000).toFixed(2)} s per MPC iteration, ${S.threads} thread${S.threads > 1 ? 's' : ''}` : '-';
 }
 
 // ---- the MPC episode -------------------------------------------------------------------------
@@ -316,7 +323,7 @@ async function episode(v: Variant, seed: number): Promise<EpisodeRecord> {
   env.reset(start);
   let obs = env.observe();
   let z = m.encode(obs);
-  const sc: Scene = { env, state: start, goal, trajectory: [[start[0], start[1]]], endpoints: [], imagined: [], obs: obs.image, goalObs: goalObs.image, obsSize: m.config.imageSize };
+  const sc: Scene = { env, state: start, goal, trajectory: [[start[0], start[1]]], endpoints: [], imagined: [], obs: obs.image, goalObs: goalObs.image, obsSize: m.config.imageSize, dream: null, dreamSize: 0 };
   draw(sc);
   S.phase = 'running';
   const A = m.actionDim;
@@ -336,6 +343,12 @@ async function episode(v: Variant, seed: number): Promise<EpisodeRecord> {
     const path = m.rollout(z, plan, 1, CEM.horizon, 'all');
     sc.imagined = [];
     for (let f = 0; f < path.frames; f++) sc.imagined.push(decode(path.proprio, f * m.proprioSize));
+    if (m.decoder) {
+      const V = m.visualSize;
+      const img = m.decode(new Tensor('f32', [1, V], path.visual.slice((path.frames - 1) * V, path.frames * V)));
+      sc.dream = img.data as Uint8Array;
+      sc.dreamSize = img.shape[1];
+    }
     for (let o = 0; o < plan.length; o += A) {
       for (const e of toEnvActions(plan, o, A, norm)) sc.trajectory.push([...env.step(e)]);
     }
@@ -413,7 +426,8 @@ async function main(): Promise<void> {
   // a first frame: start and goal of the chosen seed
   const env = makeEnv('wall', { imageSize: m.config.imageSize });
   const sg = env.sampleStartGoal(new Rng(Number(ui.seed.value)));
-  draw({ env, state: sg.start, goal: sg.goal, trajectory: [[sg.start[0], sg.start[1]]], endpoints: [], imagined: [], obs: null, goalObs: null, obsSize: m.config.imageSize });
+  draw({ env, state: sg.start, goal: sg.goal, trajectory: [[sg.start[0], sg.start[1]]], endpoints: [], imagined: [], obs: null, goalObs: null, obsSize: m.config.imageSize, dream: null, dreamSize: 0 });
+  ui.dreamNote.textContent = m.decoder ? 'decoded imagination: the plan\'s last imagined frame through the visualisation decoder' : 'this model has no visualisation decoder: no decoded imagination';
   S.phase = 'ready';
   status('ready: choose a model and a seed, then plan');
   ui.run.disabled = false;
