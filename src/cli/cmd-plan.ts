@@ -32,7 +32,7 @@ Options:
   --opt-steps N       CEM optimisation steps (default: 10, PushT 30)
   --samples N --topk N --var-scale X --horizon N     CEM settings (300, 30, 1, 5)
   --data DIR          dataset (PushT goals replay dataset actions)
-  --threads N         kernel threads (default QWM_THREADS or 1); results do not depend on it
+  --threads N         kernel threads (default QWM_THREADS, else every core); results do not depend on it
   --json OUT          write the metrics (snake_case keys) and the settings used
   --gif DIR           write an animation of each episode's executed trajectory; when the model
                       has a decoder, each frame shows it next to the decoded imagined rollout

@@ -34,7 +34,7 @@ Usage: quantwm quantize --weights IN --method M --wbits B --out OUT [options]
   --calib-rows N      input rows kept per Linear (default 2048) plus the exact global range
   --env E             the task the model plans in (default: from the model's name)
   --data DIR          dataset (PushT goals; --calib dataset)
-  --threads N         kernel threads
+  --threads N         kernel threads (default QWM_THREADS, else every core)
 The output runs on the integer kernels in \`quantwm plan\`; \`quantwm inspect --audit\` explains it.
 `;
 
