@@ -379,7 +379,10 @@ function targets(steps: StepRow[], evals: EvalRow[]): string[] {
   const out: string[] = [];
   for (const v of ['f32', 'int8-token', 'int8-tensor']) {
     const r = steps.find((x) => x.variant === v && x.threads === 2);
-    if (r) out.push(`CEM step ${v}, 2 threads: ${r.ms.toFixed(0)} ms (CPU ${r.cpuMs.toFixed(0)} ms): target <= 300 ms ${r.ms <= 300 ? 'MET' : 'NOT met'}`);
+    const r1 = steps.find((x) => x.variant === v && x.threads === 1);
+    // 1-thread CPU time / 2 is the best 2 threads can do (perfect split, no other load): robust to the shared box
+    const bound = r1 ? `; best case from 1-thread CPU time / 2 = ${(r1.cpuMs / 2).toFixed(0)} ms${r1.cpuMs / 2 > 300 ? ' (> 300 ms: not reachable by threading alone)' : ''}` : '';
+    if (r) out.push(`CEM step ${v}, 2 threads: ${r.ms.toFixed(0)} ms wall (load ${r.load1.toFixed(1)}): target <= 300 ms ${r.ms <= 300 ? 'MET' : 'NOT met'}${bound}`);
   }
   for (const r of evals.filter((x) => x.threads === 2)) {
     const maxK = (15 * 60) / (50 * r.perIter);
