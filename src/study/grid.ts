@@ -37,6 +37,17 @@ export function cellKey(c: Cell): string {
   return `${c.task}/${c.experiment}/${c.method}/w${c.wbits}${g}/${a}/${c.target}`;
 }
 
+/** A short human label: 'fp', 'rtn W4 g32', 'smoothquant W8A8 per-token', 'rtn W3 encoder only'. */
+export function cellLabel(c: Cell): string {
+  if (c.method === 'fp') return 'fp';
+  const bits = c.abits >= 16 ? `W${c.wbits}` : `W${c.wbits}A${c.abits}`;
+  const parts = [c.method, bits];
+  if (c.group > 0) parts.push(`g${c.group}`);
+  if (c.act && c.abits < 16) parts.push(c.act);
+  if (c.target !== 'both') parts.push(`${c.target} only`);
+  return parts.join(' ');
+}
+
 export interface GridOptions {
   tasks: readonly Task[];
   /** restrict methods (fp is always kept as the baseline) */

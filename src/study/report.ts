@@ -1,4 +1,4 @@
-import { cellKey, WA_BITS, WEIGHT_BITS, type Cell, type Task } from './grid.js';
+import { cellKey, cellLabel, WA_BITS, WEIGHT_BITS, type Cell, type Task } from './grid.js';
 import type { CellResult, CellTiming } from './results.js';
 import { chart, type Series } from './svg.js';
 import { allVerdicts, lossSuccessAuc } from './verdicts.js';
@@ -103,8 +103,10 @@ export function renderPlots(unordered: readonly CellResult[]): Map<string, strin
         .sort((a, b) => a[0] - b[0]),
     }));
     if (series.length) plots.set(`${task}-success-vs-bits.svg`, chart(series, { title: `${task}: weight-only success vs bits`, xLabel: 'weight bits', yLabel: 'success rate', xTicks: [...WEIGHT_BITS].reverse(), yRange: [0, 1] }));
-    const budget: Series[] = rs.map((r) => ({ name: r.key.split('/').slice(1).join('/'), points: r.metrics.success_by_iter.map((v, i) => [i + 1, v] as [number, number]) }));
-    plots.set(`${task}-success-vs-budget.svg`, chart(budget.slice(0, 10), { title: `${task}: success vs MPC iteration budget`, xLabel: 'MPC iterations', yLabel: 'success rate', yRange: [0, 1] }));
+    const budget: Series[] = rs.map((r) => ({ name: cellLabel(r.cell), points: r.metrics.success_by_iter.map((v, i) => [i + 1, v] as [number, number]) }));
+    const iters = Math.max(1, ...rs.map((r) => r.metrics.success_by_iter.length));
+    const ticks = Array.from({ length: iters }, (_, i) => i + 1).filter((k) => iters <= 10 || k === 1 || k % 5 === 0);
+    plots.set(`${task}-success-vs-budget.svg`, chart(budget.slice(0, 10), { title: `${task}: success vs MPC iteration budget`, xLabel: 'MPC iterations', yLabel: 'success rate', yRange: [0, 1], xTicks: ticks }));
     const scatter: Series[] = [
       { name: 'success', scatter: true, points: rs.flatMap((r) => r.metrics.episodes.filter((e) => e.success).map((e) => [r.cell.wbits, e.plan_loss] as [number, number])) },
       { name: 'failure', scatter: true, points: rs.flatMap((r) => r.metrics.episodes.filter((e) => !e.success).map((e) => [r.cell.wbits + 0.3, e.plan_loss] as [number, number])) },

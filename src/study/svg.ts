@@ -40,13 +40,13 @@ function niceTicks(lo: number, hi: number, n = 5): number[] {
 }
 
 export function chart(series: readonly Series[], o: ChartOptions): string {
-  const W = o.width ?? 640;
+  const W = o.width ?? 720;
   const H = o.height ?? 400;
-  const m = { l: 60, r: 170, t: 36, b: 48 };
+  const m = { l: 60, r: 230, t: 36, b: 48 };
   const pts = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
   const xs = pts.map((p) => p[0]);
   const ys = pts.map((p) => p[1]);
-  let [x0, x1] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
+  let [x0, x1] = xs.length ? [Math.min(...xs, ...(o.xTicks ?? [])), Math.max(...xs, ...(o.xTicks ?? []))] : [0, 1];
   let [y0, y1] = o.yRange ?? (ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1]);
   if (x0 === x1) [x0, x1] = [x0 - 1, x1 + 1];
   if (y0 === y1) [y0, y1] = [y0 - 1, y1 + 1];
