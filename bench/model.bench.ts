@@ -285,7 +285,9 @@ async function main(): Promise<void> {
   const out = arg('out') ?? 'bench/results/model.json';
   mkdirSync(dirname(out), { recursive: true });
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, ort: ort.env.versions.common, loadavgStart: load0, loadavgEnd: loadavg() };
-  writeFileSync(out, JSON.stringify({ bench: 'model', started, finished: new Date().toISOString(), machine, rounds: ROUNDS, calls: CALLS, rows }, null, 1) + '\n');
+  const git = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
+  const commit = git.status === 0 ? git.stdout.trim() : null;
+  writeFileSync(out, JSON.stringify({ bench: 'model', started, finished: new Date().toISOString(), commit, machine, rounds: ROUNDS, calls: CALLS, rows }, null, 1) + '\n');
   console.error(`wrote ${out}`);
 }
 
