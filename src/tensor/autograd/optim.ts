@@ -13,6 +13,7 @@
  * hold the same Tensor see the new weights.
  */
 import { ValueError } from '../errors.js';
+import { pow } from '../math.js';
 import { Tensor } from '../tensor.js';
 import type { Var } from './var.js';
 
@@ -61,8 +62,9 @@ export class AdamW {
   step(): void {
     this.t++;
     const { lr, beta1: b1, beta2: b2, eps, weightDecay: wd } = this;
-    const bc1 = 1 - b1 ** this.t;
-    const bc2sqrt = Math.sqrt(1 - b2 ** this.t);
+    // pow from ../math.ts: `**` differs in the last bit between JavaScript engines
+    const bc1 = 1 - pow(b1, this.t);
+    const bc2sqrt = Math.sqrt(1 - pow(b2, this.t));
     const stepSize = lr / bc1;
     const decay = 1 - lr * wd;
     this.params.forEach((p, k) => {
