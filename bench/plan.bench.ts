@@ -8,6 +8,8 @@
  *   npm run bench:plan -- --append              # a second run; the table is the median over runs
  *   npm run bench:plan -- --weights FILE        # a trained (float) .qwm instead of random weights
  *   npm run bench:plan -- --eval-episodes 50 --eval-iter 50 --eval-threads 2   # the real thing
+ *   npm run bench:plan -- --append --eval-only --eval-episodes 3 --eval-iter 50 --eval-threads 2 --eval-variants f32
+ *                         # 3 complete episodes (DINO-WM's 50 MPC iterations), added to the JSON
  *   npx tsx bench/plan.bench.ts --profile [--variant int8-token] [--steps 10]
  *                         # V8's CPU profiler (the one node --cpu-prof runs) around 10 CEM steps
  *                         # only, f32, 1 thread: writes /tmp/plan-cem.cpuprofile, prints self time
@@ -233,7 +235,7 @@ async function measure(): Promise<Run> {
   const f32 = new Map<number, { ms: number; cpuMs: number }>();
   for (const v of VARIANTS) {
     install(wm, v, s.cem);
-    for (const th of THREADS) {
+    for (const th of flag('eval-only') ? [] : THREADS) {
       setThreads(th);
       const rng = new Rng(11);
       const t = await time(() => cemPlan(wm, z0, goal, one, s.objective, rng), ITER);
@@ -360,17 +362,20 @@ function medianSteps(runs: Run[]): StepRow[] {
 
 function medianEvals(runs: Run[]): EvalRow[] {
   const g = new Map<string, EvalRow[]>();
-  for (const r of runs) for (const x of r.evals) g.set(`${x.variant}|${x.threads}`, [...(g.get(`${x.variant}|${x.threads}`) ?? []), x]);
+  const key = (x: EvalRow) => `${x.variant}|${x.threads}|${x.episodes}|${x.maxIter}`;
+  for (const r of runs) for (const x of r.evals) g.set(key(x), [...(g.get(key(x)) ?? []), x]);
   return [...g.values()].map((rs) => {
     const perIter = median(rs.map((r) => r.perIter));
-    return { ...rs[0], seconds: median(rs.map((r) => r.seconds)), cpuSeconds: median(rs.map((r) => r.cpuSeconds)), perIter, cpuPerIter: median(rs.map((r) => r.cpuPerIter)), worst50min: (2500 * perIter) / 60, ep50min: median(rs.map((r) => r.ep50min)), load1: median(rs.map((r) => r.load1)) };
+    // counts are summed over the runs (each run may use a different model file: see runs[].model)
+    const sum = (f: (r: EvalRow) => number) => rs.reduce((a, r) => a + f(r), 0);
+    return { ...rs[0], episodes: sum((r) => r.episodes), iterations: sum((r) => r.iterations), successes: sum((r) => r.successes), seconds: median(rs.map((r) => r.seconds)), cpuSeconds: median(rs.map((r) => r.cpuSeconds)), perIter, cpuPerIter: median(rs.map((r) => r.cpuPerIter)), worst50min: (2500 * perIter) / 60, ep50min: (50 * sum((r) => r.seconds)) / sum((r) => r.episodes) / 60, load1: median(rs.map((r) => r.load1)) };
   });
 }
 
 function table(steps: StepRow[], evals: EvalRow[]): string {
   const l: string[] = ['\none CEM step (300 samples x horizon 5)', '| variant | threads | ms | CPU ms | GFLOP/s (wall) | ×f32 (wall / CPU) | Linears |', '|---|---|---|---|---|---|---|'];
   for (const r of steps) l.push(`| ${r.variant} | ${r.threads} | ${r.ms.toFixed(0)} | ${r.cpuMs.toFixed(0)} | ${r.gflops.toFixed(1)} | ${r.speedup.toFixed(2)} / ${r.cpuSpeedup.toFixed(2)} | ${Object.entries(r.paths).map(([k, n]) => `${n} ${k}`).join(', ')} |`);
-  l.push('\nWall evaluation, defaultSettings(wall) (10 CEM steps per MPC iteration, episodes end at first success)', '| variant | threads | measured (episodes, max iter, iterations run, successes, s) | s / MPC iteration | CPU s / iteration | EXTRAPOLATED 50 ep × 50 iter (min) | EXTRAPOLATED 50 × mean episode (min) | 50 ep at k iter each (min) |', '|---|---|---|---|---|---|---|---|');
+  l.push('\nWall evaluation, defaultSettings(wall) (10 CEM steps per MPC iteration, episodes end at first success)', '| variant | threads | measured, all runs (episodes, max iter, iterations run, solved, s per run) | s / MPC iteration | CPU s / iteration | EXTRAPOLATED 50 ep × 50 iter (min) | EXTRAPOLATED 50 × mean episode (min) | 50 ep at k iter each (min) |', '|---|---|---|---|---|---|---|---|');
   for (const r of evals) l.push(`| ${r.variant} | ${r.threads} | ${r.episodes} ep, max ${r.maxIter}, ${r.iterations} iter, ${r.successes} solved, ${r.seconds.toFixed(0)} s | ${r.perIter.toFixed(2)} | ${r.cpuPerIter.toFixed(2)} | ${r.worst50min.toFixed(0)} | ${r.ep50min.toFixed(1)}${r.maxIter < 50 ? ' (episodes capped)' : ''} | ${((r.perIter * 50) / 60).toFixed(2)}·k |`);
   return l.join('\n');
 }
