@@ -253,7 +253,13 @@ async function measure(): Promise<Run> {
       const es = { ...s.eval, episodes: EVAL_EPISODES, mpc: { maxIter: EVAL_ITER } };
       const c0 = process.cpuUsage();
       const t0 = performance.now();
-      const res = evaluate(task, wm, planner, es);
+      let last = t0;
+      const res = evaluate(task, wm, planner, es, (n, r) => {
+        const now = performance.now();
+        const it = r.success ? r.successIter : EVAL_ITER;
+        console.error(`    episode ${n} (seed ${es.seed * n + es.offset}): ${r.success ? `solved at iteration ${r.successIter}` : 'not solved'}, ${it} iterations, ${((now - last) / 1000).toFixed(1)} s (${((now - last) / 1000 / it).toFixed(2)} s/iter)`);
+        last = now;
+      });
       const seconds = (performance.now() - t0) / 1000;
       const cu = process.cpuUsage(c0);
       const cpuSeconds = (cu.user + cu.system) / 1e6;
