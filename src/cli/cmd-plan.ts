@@ -155,7 +155,12 @@ function imaginedFrames(env: Env, wm: WorldModel, ep: { start: Float64Array; goa
   return out;
 }
 
-/** [left | right] per frame, (size, 2 size, 3); right frames of another side are resized (nearest). */
+/**
+ * [left | right] per frame, (size, 2 size, 3); right frames of another side are resized (nearest).
+ * A GIF has one 256-colour palette and decoded frames have thousands of near-white shades that
+ * would crowd the env's exact colours out of it, so right pixels are snapped to the 6x6x6 cube
+ * (channel levels 0, 51, ..., 255: round(v / 51) * 51, ties away from zero).
+ */
 function sideBySide(left: Uint8Array[], right: Uint8Array[], size: number): Uint8Array[] {
   if (left.length !== right.length) throw new ValueError('plan --gif', `${left.length} executed frames but ${right.length} imagined ones`);
   return left.map((l, k) => {
@@ -168,9 +173,7 @@ function sideBySide(left: Uint8Array[], right: Uint8Array[], size: number): Uint
       for (let x = 0; x < size; x++) {
         const src = (ry * rs + Math.floor((x * rs) / size)) * 3;
         const dst = (y * 2 * size + size + x) * 3;
-        out[dst] = r[src];
-        out[dst + 1] = r[src + 1];
-        out[dst + 2] = r[src + 2];
+        for (let c = 0; c < 3; c++) out[dst + c] = Math.round(r[src + c] / 51) * 51;
       }
     }
     return out;
