@@ -10,3 +10,4 @@ export * from './world-model.js';
 export * from './var-fns.js';
 export * from './train/index.js';
 export * from './model-file.js';
+export * from './decoder.js';
