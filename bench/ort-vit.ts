@@ -23,62 +23,10 @@ import type { Linear } from '../src/nn/linear.js';
 import type { Block } from '../src/nn/layers.js';
 import type { Encoder } from '../src/nn/encoder.js';
 import type { Predictor } from '../src/nn/predictor.js';
+import { ProtoWriter as PB } from '../test/support/protobuf.js';
 
 // ---- minimal protobuf writer (field numbers from onnx/onnx.proto3) -------------------------------
 
-class PB {
-  private parts: number[] = [];
-  private chunks: Uint8Array[] = [];
-  private flush(): void {
-    if (this.parts.length) {
-      this.chunks.push(Uint8Array.from(this.parts));
-      this.parts = [];
-    }
-  }
-  varint(v: number | bigint): this {
-    let x = BigInt.asUintN(64, BigInt(v));
-    while (x >= 0x80n) {
-      this.parts.push(Number(x & 0x7fn) | 0x80);
-      x >>= 7n;
-    }
-    this.parts.push(Number(x));
-    return this;
-  }
-  tag(field: number, wire: number): this {
-    return this.varint((field << 3) | wire);
-  }
-  int(field: number, v: number | bigint): this {
-    return this.tag(field, 0).varint(v);
-  }
-  bytes(field: number, b: Uint8Array): this {
-    this.tag(field, 2).varint(b.length);
-    this.flush();
-    this.chunks.push(b);
-    return this;
-  }
-  str(field: number, s: string): this {
-    return this.bytes(field, new TextEncoder().encode(s));
-  }
-  msg(field: number, m: PB): this {
-    return this.bytes(field, m.done());
-  }
-  f32(field: number, v: number): this {
-    this.tag(field, 5);
-    for (const x of new Uint8Array(new Float32Array([v]).buffer)) this.parts.push(x);
-    return this;
-  }
-  done(): Uint8Array {
-    this.flush();
-    const n = this.chunks.reduce((s, c) => s + c.length, 0);
-    const out = new Uint8Array(n);
-    let o = 0;
-    for (const c of this.chunks) {
-      out.set(c, o);
-      o += c.length;
-    }
-    return out;
-  }
-}
 
 const DT = { float: 1, uint8: 2, int8: 3, int64: 7 } as const;
 type DType = keyof typeof DT;

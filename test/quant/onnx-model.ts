@@ -1,3 +1,4 @@
+import { ProtoWriter as Writer } from '../support/protobuf.js';
 /**
  * A minimal ONNX protobuf writer for one-node oracle models (test-only). Field numbers follow
  * onnx/onnx.proto: ModelProto{1 ir_version, 7 graph, 8 opset_import}, GraphProto{1 node, 2 name,
@@ -10,44 +11,6 @@
 export const ONNX_DTYPE = { float: 1, uint8: 2, int8: 3, int32: 6, int64: 7, uint4: 21, int4: 22 } as const;
 export type OnnxDType = keyof typeof ONNX_DTYPE;
 
-class Writer {
-  private bytes: number[] = [];
-  varint(v: number): this {
-    if (v < 0) throw new Error('negative varint');
-    while (v > 0x7f) {
-      this.bytes.push((v % 128) | 0x80);
-      v = Math.floor(v / 128);
-    }
-    this.bytes.push(v);
-    return this;
-  }
-  tag(field: number, wire: 0 | 2 | 5): this {
-    return this.varint(field * 8 + wire);
-  }
-  int(field: number, v: number): this {
-    return this.tag(field, 0).varint(v);
-  }
-  float(field: number, v: number): this {
-    const b = new Uint8Array(new Float32Array([v]).buffer);
-    this.tag(field, 5);
-    this.bytes.push(...b);
-    return this;
-  }
-  bytesField(field: number, b: Uint8Array): this {
-    this.tag(field, 2).varint(b.length);
-    for (const x of b) this.bytes.push(x);
-    return this;
-  }
-  str(field: number, s: string): this {
-    return this.bytesField(field, new TextEncoder().encode(s));
-  }
-  msg(field: number, m: Writer): this {
-    return this.bytesField(field, m.finish());
-  }
-  finish(): Uint8Array {
-    return Uint8Array.from(this.bytes);
-  }
-}
 
 export interface ValueSpec {
   name: string;
@@ -80,7 +43,7 @@ function valueInfo(v: ValueSpec): Writer {
 function tensorProto(t: InitSpec): Writer {
   const w = new Writer();
   for (const d of t.shape) w.int(1, d);
-  return w.int(2, ONNX_DTYPE[t.dtype]).str(8, t.name).bytesField(9, t.raw);
+  return w.int(2, ONNX_DTYPE[t.dtype]).str(8, t.name).bytes(9, t.raw);
 }
 
 /** Bytes of a ModelProto holding a single node. */
@@ -102,7 +65,7 @@ export function oneNodeModel(opts: {
     if ('i' in v) {
       if (v.i < 0) throw new Error('negative int attribute not supported');
       a.int(3, v.i).int(20, 2);
-    } else a.float(2, v.f).int(20, 1);
+    } else a.f32(2, v.f).int(20, 1);
     node.msg(5, a);
   }
   if (opts.node.domain) node.str(7, opts.node.domain);
@@ -113,7 +76,7 @@ export function oneNodeModel(opts: {
   const model = new Writer().int(1, opts.irVersion ?? 10).msg(7, graph);
   model.msg(8, new Writer().str(1, '').int(2, opts.opset));
   for (const o of opts.extraOpsets ?? []) model.msg(8, new Writer().str(1, o.domain).int(2, o.version));
-  return model.finish();
+  return model.done();
 }
 
 /** Little-endian bytes of a typed array. */

@@ -6,48 +6,12 @@
  * MatMulInteger / MatMulNBits / MatMul models that onnxruntime-web runs as an independent oracle.
  */
 
+import { ProtoWriter as PB } from '../../support/protobuf.js';
+
 /** ONNX TensorProto.DataType codes. */
 export const ONNX_DTYPE = { float: 1, uint8: 2, int8: 3, int32: 6, int64: 7 } as const;
 export type OnnxDType = keyof typeof ONNX_DTYPE;
 
-class PB {
-  private parts: number[] = [];
-  varint(v: number | bigint): this {
-    let x = BigInt.asUintN(64, BigInt(v));
-    while (x >= 0x80n) {
-      this.parts.push(Number(x & 0x7fn) | 0x80);
-      x >>= 7n;
-    }
-    this.parts.push(Number(x));
-    return this;
-  }
-  tag(field: number, wire: number): this {
-    return this.varint((field << 3) | wire);
-  }
-  int(field: number, v: number | bigint): this {
-    return this.tag(field, 0).varint(v);
-  }
-  bytes(field: number, b: Uint8Array): this {
-    this.tag(field, 2).varint(b.length);
-    for (const x of b) this.parts.push(x);
-    return this;
-  }
-  str(field: number, s: string): this {
-    return this.bytes(field, new TextEncoder().encode(s));
-  }
-  msg(field: number, m: PB): this {
-    return this.bytes(field, m.done());
-  }
-  f32(field: number, v: number): this {
-    this.tag(field, 5);
-    const b = new Uint8Array(new Float32Array([v]).buffer);
-    for (const x of b) this.parts.push(x);
-    return this;
-  }
-  done(): Uint8Array {
-    return Uint8Array.from(this.parts);
-  }
-}
 
 export interface OnnxTensor {
   name: string;
