@@ -18,7 +18,7 @@
 import { ModuleBuilder, f32x4, i16x8, i32, i32x4, i8x16, select, v128 } from '../emit/index.js';
 import type { Local } from '../emit/index.js';
 import { kernelName, type EmitContext, type KernelSpec } from '../spec.js';
-import { addWiden, forRowBlocks, storeRow8 } from '../int8/emit.js';
+import { addWiden, biasStoreRow8, forRowBlocks } from '../int8/emit.js';
 import { I4_HEAD_BYTES } from './layout.js';
 
 const MR = 4;
@@ -126,12 +126,7 @@ export function emitGemmW4A8(spec: KernelSpec, ctx: EmitContext): ModuleBuilder 
             f.set(va, v128.load32_splat(i32.add(a.sA, i32.shl(m, 2))));
             f.set(vy0, f32x4.mul(vfacc[r][0], va));
             f.set(vy1, f32x4.mul(vfacc[r][1], va));
-            f.if(a.bias, () => {
-              f.set(vy0, f32x4.add(vy0, v128.load(i32.add(a.bias, ep))));
-              f.set(vy1, f32x4.add(vy1, v128.load(i32.add(a.bias, ep), 16)));
-            });
-            f.set(dst, i32.add(a.C, i32.add(i32.mul(m, a.ldc), ep)));
-            storeRow8(f, dst, ncols, vy0, vy1);
+            biasStoreRow8(f, { bias: a.bias, C: a.C, ldc: a.ldc, m, ep, dst, ncols }, vy0, vy1);
           });
         }
       });
@@ -240,12 +235,7 @@ export function emitGemmW4A16(spec: KernelSpec, ctx: EmitContext): ModuleBuilder
         for (let r = 0; r < MR; r++) {
           f.set(m, i32.add(i32.shl(t, 2), r));
           f.if(i32.lt_s(m, a.M), () => {
-            f.if(a.bias, () => {
-              f.set(vacc[r][0], f32x4.add(vacc[r][0], v128.load(i32.add(a.bias, ep))));
-              f.set(vacc[r][1], f32x4.add(vacc[r][1], v128.load(i32.add(a.bias, ep), 16)));
-            });
-            f.set(dst, i32.add(a.C, i32.add(i32.mul(m, a.ldc), ep)));
-            storeRow8(f, dst, ncols, vacc[r][0], vacc[r][1]);
+            biasStoreRow8(f, { bias: a.bias, C: a.C, ldc: a.ldc, m, ep, dst, ncols }, vacc[r][0], vacc[r][1]);
           });
         }
       });

@@ -129,6 +129,21 @@ export function addWiden(mb: ModuleBuilder): void {
 }
 
 /**
+ * The epilogue tail every integer GEMM shares: y += bias[ep..ep+8) when `bias` is non-zero, then
+ * store row m of C at column ep (dst = C + m·ldc + ep) with storeRow8.
+ */
+export function biasStoreRow8(
+  f: FuncBuilder, o: { bias: Local; C: Local; ldc: Local; m: Local; ep: Local; dst: Local; ncols: Local }, y0: Local, y1: Local,
+): void {
+  f.if(o.bias, () => {
+    f.set(y0, f32x4.add(y0, v128.load(i32.add(o.bias, o.ep))));
+    f.set(y1, f32x4.add(y1, v128.load(i32.add(o.bias, o.ep), 16)));
+  });
+  f.set(o.dst, i32.add(o.C, i32.add(i32.mul(o.m, o.ldc), o.ep)));
+  storeRow8(f, o.dst, o.ncols, y0, y1);
+}
+
+/**
  * Store one output row segment of 8 columns (two f32x4) at `dst`, only the first `ncols`
  * when ncols < 8 (the last panel of an N that is not a multiple of 8).
  */
@@ -237,12 +252,7 @@ export function emitGemmI8(spec: KernelSpec, ctx: EmitContext): ModuleBuilder {
             f.set(vy0, f32x4.mul(f32x4.convert_i32x4_s(vacc[r][0]), vs));
             f.set(vs, f32x4.mul(va, v128.load(i32.add(a.sW, ep), 16)));
             f.set(vy1, f32x4.mul(f32x4.convert_i32x4_s(vacc[r][1]), vs));
-            f.if(a.bias, () => {
-              f.set(vy0, f32x4.add(vy0, v128.load(i32.add(a.bias, ep))));
-              f.set(vy1, f32x4.add(vy1, v128.load(i32.add(a.bias, ep), 16)));
-            });
-            f.set(dst, i32.add(a.C, i32.add(i32.mul(m, a.ldc), ep)));
-            storeRow8(f, dst, ncols, vy0, vy1);
+            biasStoreRow8(f, { bias: a.bias, C: a.C, ldc: a.ldc, m, ep, dst, ncols }, vy0, vy1);
           });
         }
       });
