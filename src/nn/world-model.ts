@@ -192,6 +192,16 @@ export class WorldModel implements DifferentiableModel {
     return { visual: visual.f32, proprio: proprio.f32 };
   }
 
+  /** The current frame's latent repeated for S samples: visual (S, 1, P, Dv), proprio (S, 1, Ep). */
+  private repeatLatent(z0: Latent, S: number): { vis: Tensor<'f32'>; prop: Tensor<'f32'> } {
+    const rep = (src: Float32Array, shape: number[]): Tensor<'f32'> => {
+      const out = new Float32Array(S * src.length);
+      for (let i = 0; i < S; i++) out.set(src, i * src.length);
+      return new Tensor('f32', [S, ...shape], out);
+    };
+    return { vis: rep(z0.visual, [1, this.P, this.Dv]), prop: rep(z0.proprio, [1, this.proprioSize]) };
+  }
+
   rollout(z0: Latent, actions: Float32Array, S: number, H: number, frames: 'all' | 'last'): Rollout {
     const A = this.actionDim;
     if (z0.visual.length !== this.visualSize || z0.proprio.length !== this.proprioSize) {
@@ -199,12 +209,8 @@ export class WorldModel implements DifferentiableModel {
     }
     if (actions.length !== S * H * A) throw new ShapeError('WorldModel.rollout', `${actions.length} action values for (${S}, ${H}, ${A})`);
     const F = tensorFns;
-    const rep = (src: Float32Array, shape: number[]): Tensor<'f32'> => {
-      const out = new Float32Array(S * src.length);
-      for (let i = 0; i < S; i++) out.set(src, i * src.length);
-      return new Tensor('f32', [S, ...shape], out);
-    };
-    const z = this.rolloutF(F, rep(z0.visual, [1, this.P, this.Dv]), rep(z0.proprio, [1, this.proprioSize]), new Tensor('f32', [S, H, A], actions));
+    const { vis, prop } = this.repeatLatent(z0, S);
+    const z = this.rolloutF(F, vis, prop, new Tensor('f32', [S, H, A], actions));
     const nf = frames === 'all' ? H + 1 : 1;
     const zz = frames === 'all' ? z : F.slice(z, 1, H, H + 1);
     return {
@@ -221,13 +227,9 @@ export class WorldModel implements DifferentiableModel {
   costAndGrad(z0: Latent, goal: Latent, actions: Float32Array, S: number, H: number, obj: ObjectiveSettings): { cost: Float64Array; grad: Float32Array } {
     if (obj.mode !== 'last') throw new ValueError('costAndGrad', `only objective mode 'last' is differentiated, got '${obj.mode}'`);
     const F = varFns(new ag.ParamSet(false));
-    const rep = (src: Float32Array, shape: number[]): ag.Var => {
-      const out = new Float32Array(S * src.length);
-      for (let i = 0; i < S; i++) out.set(src, i * src.length);
-      return ag.constant(new Tensor('f32', [S, ...shape], out));
-    };
+    const z0s = this.repeatLatent(z0, S);
     const a = ag.param(new Tensor('f32', [S, H, this.actionDim], actions.slice()));
-    const z = this.rolloutF(F, rep(z0.visual, [1, this.P, this.Dv]), rep(z0.proprio, [1, this.proprioSize]), a);
+    const z = this.rolloutF(F, ag.constant(z0s.vis), ag.constant(z0s.prop), a);
     const last = ag.slice(z, 1, H, H + 1); // (S, 1, P, D)
     const vis = ag.reshape(ag.slice(last, 3, 0, this.Dv), [S, this.visualSize]);
     const pro = ag.reshape(ag.slice(ag.slice(last, 2, 0, 1), 3, this.Dv, this.Dv + this.proprioSize), [S, this.proprioSize]);
