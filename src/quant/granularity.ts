@@ -133,3 +133,40 @@ export function groupIndex(layout: GroupLayout): Int32Array {
   }
   return out;
 }
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+/**
+ * QuantWM's flat groups (W.reshape(-1, G)) re-expressed EXACTLY as row-aligned groups of size
+ * g = gcd(C, G), each carrying its parent flat group's (scale, zero point).
+ *
+ * Why it is exact: row-aligned group (r, j) covers the flat indices [rC + jg, rC + (j+1)g).
+ * Its start is a multiple of g (g | C), and every flat-group boundary bG is a multiple of g
+ * (g | G), so the next boundary at or after the start is at least start + g: no flat boundary
+ * falls strictly inside the sub-group, which therefore lies in the single flat group
+ * floor((rC + jg) / G). Every row is C/g whole sub-groups (g | C: no short group). Quantizing
+ * element i with its flat group's (s, z) or with its sub-group's inherited (s, z) is the same
+ * computation, so codes and x̂ are identical element for element.
+ *
+ * Worked: (R, C) = (32, 404), G = 128: g = 4; row 0's sub-groups 0..31 lie in flat group 0,
+ * 32..63 in 1, 64..95 in 2, 96..100 (cols 384..403) in 3; row 1's sub-group 0 (flat 404..407)
+ * is also in flat group 3 = [384, 512).
+ *
+ * @param rows R, @param cols C of the (R, C) view; R·C must be a multiple of G
+ * @returns size g and parent (R·C/g, row-major): the flat group of each row-aligned group
+ * @throws ShapeError when flat groups of G do not tile R·C
+ */
+export function flatAsRowGroups(rows: number, cols: number, G: number): { size: number; parent: Int32Array } {
+  const where = `flatAsRowGroups(${G})`;
+  if (!Number.isInteger(G) || G <= 0) throw new ValueError(where, `group size must be a positive integer, got ${G}`);
+  if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 1 || cols < 1) throw new ShapeError(where, `view (${rows}, ${cols}) must be positive integers`);
+  if ((rows * cols) % G !== 0) throw new ShapeError(where, `flat groups of ${G} do not tile (${rows}, ${cols}) (${(rows * cols) % G} left over)`);
+  const g = gcd(cols, G);
+  const per = cols / g;
+  const parent = new Int32Array(rows * per);
+  for (let r = 0; r < rows; r++) for (let j = 0; j < per; j++) parent[r * per + j] = Math.floor((r * cols + j * g) / G);
+  return { size: g, parent };
+}

@@ -4,10 +4,15 @@
  * | path               | when                                                                 | kernel            |
  * |--------------------|----------------------------------------------------------------------|-------------------|
  * | 'w8a8-int8-gemm'   | weights <= 8 bits with one scale per output row; input quantized     | gemmI8            |
- * | 'w4a8-int4-gemm'   | weights <= 4 bits, row-aligned even groups (or per row); input quantized | gemmW4A8      |
+ * | 'w4a8-int4-gemm'   | weights <= 4 bits in even groups along rows (see below); input quantized | gemmW4A8      |
  * | 'w4a16-int4-gemm'  | same weights; input float                                            | gemmW4A16         |
- * | 'dequant-f32'      | anything else (QuantWM's flat groups that straddle rows, 8-bit groups, |                 |
- * |                    | zero points outside the kernels' code ranges, float weights)         | Ŵ in f32 GEMM     |
+ * | 'dequant-f32'      | anything else (8-bit groups, odd groups, zero points outside the     |                   |
+ * |                    | kernels' code ranges, float weights)                                 | Ŵ in f32 GEMM     |
+ *
+ * "Groups along rows" are row-aligned groups, one group per row, or QuantWM's flat groups
+ * (W.reshape(-1, G)): those straddle rows when in % G != 0, and are re-expressed exactly as
+ * row-aligned sub-groups of gcd(in, G) that inherit their parent's (s, z) (flatAsRowGroups in
+ * ./granularity.ts; e.g. in 404, G 128 -> sub-groups of 4). The kernels need the sub-group even.
  *
  * Codes come from the plan's own quantizers (quantize() of ./affine.ts), so the integer and the
  * fake-quant paths see the same integers q and the same (s, z). What may differ, exactly:
@@ -36,7 +41,7 @@ import { groupCount, type Int4Weights } from '../tensor/wasm/int4/ref.js';
 import { chooseQParams, convention, groupMinMax, quantize, type QParams } from './affine.js';
 import { bitType } from './bittype.js';
 import { FakeQuantLinear, fakeQuantWeight } from './execute.js';
-import { PER_TENSOR, PER_TOKEN, groupLayout, type GroupLayout } from './granularity.js';
+import { PER_TENSOR, PER_TOKEN, flatAsRowGroups, granularityName, groupLayout, type GroupLayout } from './granularity.js';
 import { packInt4 } from './packing.js';
 import type { ActQuant, LayerPlan, MethodResult } from './plan.js';
 import type { LinearParams } from './seam.js';
@@ -64,6 +69,31 @@ function rowAlignedGroup(l: GroupLayout): number {
     if (l.start[g] !== r * l.cols + j * G || l.count[g] !== Math.min(G, l.cols - j * G)) return 0;
   }
   return G;
+}
+
+/**
+ * A weight's groups as row-aligned groups of G along each row, with one (s, z) per
+ * (row, group), N·ceil(K/G) of them: what the kernels take. `flat` is set when the plan's
+ * layout is QuantWM's flat groups straddling rows, re-expressed by flatAsRowGroups
+ * (granularity.ts) as sub-groups of gcd(K, G) inheriting their parent's (s, z); the plan keeps
+ * its own flat parameters (files and audits), this copy is derived here at load.
+ * @returns null when the layout is not a set of groups along rows (per-tensor, per-column)
+ */
+function rowAlignedView(layout: GroupLayout, qp: QParams): { G: number; scale: Float32Array; zero: Float32Array; flat: { G: number } | null } | null {
+  const K = layout.cols;
+  if (perRow(layout)) return { G: K, scale: qp.scale, zero: qp.zeroPoint, flat: null };
+  const G = rowAlignedGroup(layout);
+  if (G > 0) return { G, scale: qp.scale, zero: qp.zeroPoint, flat: null };
+  const gran = layout.granularity;
+  if (gran.kind !== 'per-group' || gran.layout !== 'flat') return null;
+  const { size, parent } = flatAsRowGroups(layout.rows, K, gran.size);
+  const scale = new Float32Array(parent.length);
+  const zero = new Float32Array(parent.length);
+  for (let i = 0; i < parent.length; i++) {
+    scale[i] = qp.scale[parent[i]];
+    zero[i] = qp.zeroPoint[parent[i]];
+  }
+  return { G: size, scale, zero, flat: { G: gran.size } };
 }
 
 /**
@@ -156,11 +186,13 @@ export class IntegerLinear {
       const layout = groupLayout(w.shape, wq.granularity);
       const bt = bitType(wq.bits, wq.signed);
       const codes = quantize(w, wq.qparams, layout, bt, convention(wq.convention)).data as ArrayLike<number>;
-      const z = wq.qparams.zeroPoint;
-      const G = perRow(layout) ? K : rowAlignedGroup(layout);
-      const int4Ok = wq.bits <= 4 && G > 0 && G % 2 === 0 && (wq.signed ? z.every((v) => v === 0) : z.every((v) => v >= 0 && v <= 15));
+      const view = rowAlignedView(layout, wq.qparams);
+      const G = view ? view.G : 0;
+      const z = view ? view.zero : wq.qparams.zeroPoint;
+      const zOk4 = wq.signed ? z.every((v) => v === 0) : z.every((v) => v >= 0 && v <= 15);
+      const int4Ok = wq.bits <= 4 && G > 0 && G % 2 === 0 && zOk4;
       if (act && act.bits > 8) reason = `activations of ${act.bits} bits do not fit the 8-bit kernels`;
-      else if (int4Ok && (!act || !perRow(layout))) {
+      else if (view && int4Ok && (!act || G !== K)) {
         // 4-bit grouped weights: W4A16 for float inputs, W4A8 for quantized inputs
         const nG = groupCount(K, G);
         const w4: Int4Weights = {
@@ -169,40 +201,38 @@ export class IntegerLinear {
           groupSize: G,
           signed: wq.signed,
           codes: packInt4(codes, wq.signed),
-          scales: wq.qparams.scale.slice(),
+          scales: view.scale.slice(),
           zeros: wq.signed ? null : Uint8Array.from(z),
         };
         if (w4.scales.length !== N * nG) throw new ValueError(where, `${w4.scales.length} scales for (${N}, ${nG}) groups`);
         this.i4 = packI4(w4);
         path = act ? 'w4a8-int4-gemm' : 'w4a16-int4-gemm';
         this.wGroup = G;
-      } else if (act && perRow(layout)) {
+      } else if (view && act && G === K) {
         // one scale per output row: the int8 GEMM (codes of any width <= 8 bits are exact int8 values)
         const shift = wq.signed ? 0 : 128; // unsigned codes q in [0, 255]: store q - 128 with zero point z - 128
         const zs = Int32Array.from(z, (v) => v - shift);
         if (zs.some((v) => v < -128 || v > 127)) reason = 'weight zero point outside int8';
         else {
           const data = Int8Array.from(codes, (q) => q - shift);
-          this.i8 = packI8({ data, N, K, scales: wq.qparams.scale.slice(), zeros: zs.every((v) => v === 0) ? null : zs });
+          this.i8 = packI8({ data, N, K, scales: view.scale.slice(), zeros: zs.every((v) => v === 0) ? null : zs });
           path = 'w8a8-int8-gemm';
           this.wGroup = K;
         }
-      } else if (!act) reason = 'weights without a 4-bit row-aligned layout and float inputs: Ŵ in f32 is the W8A16 path';
-      else reason = `weight layout ${wq.granularity.kind} not supported by the int8 kernel (one scale per row needed)`;
-      if (path !== 'dequant-f32') {
+      } else if (view?.flat && wq.bits <= 4 && G % 2 === 1) {
+        reason = `QuantWM's flat groups of ${view.flat.G} straddle rows of ${K}: as row-aligned sub-groups of gcd(${K}, ${view.flat.G}) = ${G} they are odd, and the int4 kernels need even groups`;
+      } else if (wq.bits <= 4 && view && !zOk4) reason = 'weight zero point outside the 4-bit code range';
+      else if (!act) reason = 'weights without a 4-bit row-aligned layout and float inputs: Ŵ in f32 is the W8A16 path';
+      else reason = `weight layout ${granularityName(wq.granularity)} not supported by the int8 kernel (one scale per row needed)`;
+      if (path !== 'dequant-f32' && view) {
         // exact integer weights for rows the kernels cannot take (out-of-range activation zero points)
         const wInt = new Int32Array(N * K);
         const nG = Math.ceil(K / this.wGroup);
-        const ws = new Float32Array(N * nG);
         for (let n = 0; n < N; n++) {
-          for (let k = 0; k < K; k++) {
-            const g = layout.numGroups === N ? n : n * nG + Math.floor(k / this.wGroup);
-            wInt[n * K + k] = (codes[n * K + k] as number) - z[g];
-            ws[n * nG + Math.floor(k / this.wGroup)] = wq.qparams.scale[g];
-          }
+          for (let k = 0; k < K; k++) wInt[n * K + k] = (codes[n * K + k] as number) - z[n * nG + Math.floor(k / this.wGroup)];
         }
         this.wInt = wInt;
-        this.wScale = ws;
+        this.wScale = view.scale.slice();
       }
     }
     if (path === 'dequant-f32') this.fallback = new FakeQuantLinear(layer, params);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PER_CHANNEL, PER_TENSOR, PER_TOKEN, flatGroups, groupIndex, groupLayout, rowGroups } from '../../src/quant/granularity.js';
+import fc from 'fast-check';
+import { PER_CHANNEL, PER_TENSOR, PER_TOKEN, flatAsRowGroups, flatGroups, groupIndex, groupLayout, rowGroups } from '../../src/quant/granularity.js';
 import { ShapeError, ValueError } from '../../src/tensor/errors.js';
 
 describe('granularity -> group layout', () => {
@@ -47,3 +48,33 @@ describe('granularity -> group layout', () => {
     expect(() => groupLayout([0, 4], PER_TENSOR)).toThrow(ShapeError);
   });
 });
+
+describe('flatAsRowGroups: flat groups as row-aligned sub-groups of gcd(in, G)', () => {
+  it('property: every element of sub-group (r, j) is in the flat group parent[r·(C/g) + j]; g = gcd(C, G)', () => {
+    let runs = 0;
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 130 }), (r, C, G) => {
+        const R = r * (G / gcd(C, G)); // R·C a multiple of G
+        runs++;
+        const { size, parent } = flatAsRowGroups(R, C, G);
+        expect(size).toBe(gcd(C, G));
+        const flat = groupIndex(groupLayout([R, C], flatGroups(G)));
+        const rows = groupIndex(groupLayout([R, C], rowGroups(size)));
+        for (let i = 0; i < R * C; i++) if (flat[i] !== parent[rows[i]]) expect.fail(`(${R}, ${C}) G ${G}: element ${i} flat ${flat[i]} sub-group ${rows[i]} parent ${parent[rows[i]]}`);
+      }),
+      { numRuns: 200 },
+    );
+    expect(runs).toBe(200);
+  });
+  it('the worked case (32, 404), G 128: sub-groups of 4; row 1 begins inside flat group 3; non-tiling shapes are a ShapeError', () => {
+    const { size, parent } = flatAsRowGroups(32, 404, 128);
+    expect(size).toBe(4);
+    expect([parent[31], parent[32], parent[96], parent[100], parent[101]]).toEqual([0, 1, 3, 3, 3]);
+    expect(() => flatAsRowGroups(3, 404, 128)).toThrow(ShapeError);
+  });
+});
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}

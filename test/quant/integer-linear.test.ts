@@ -10,7 +10,8 @@ import { fakeQuantActivation, installFakeQuant } from '../../src/quant/execute.j
 import { IntegerLinear, installInteger } from '../../src/quant/integer-linear.js';
 import { rtn } from '../../src/quant/methods/rtn.js';
 import { gptq } from '../../src/quant/methods/gptq.js';
-import type { MethodResult } from '../../src/quant/plan.js';
+import { minmaxWeightQuant, type MethodResult } from '../../src/quant/plan.js';
+import { flatGroups } from '../../src/quant/granularity.js';
 import { referenceBackend, setBackend } from '../../src/tensor/backend.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { Tensor } from '../../src/tensor/tensor.js';
@@ -111,14 +112,98 @@ describe('integer Linear = fake-quant Linear (W4A16 bit for bit; W8A8, W4A8 with
     }
   });
 
-  it("QuantWM's flat groups that straddle rows fall back to Ŵ in f32 (with the reason), still equal to fake-quant", () => {
+  it("QuantWM's flat groups with an odd gcd(in, G) stay on Ŵ in f32 (with the reason), still equal to fake-quant", () => {
     const rng = new Rng(13);
-    const t = target(rng, 'p', 4, 10); // 40 elements, flat groups of 8 straddle rows of 10
-    const x = rng.normalTensor([5, 10]);
-    const res = rtn([t], { calib: new Map([['p', x]]), config: { encoder: { wbits: 4, abits: 8 }, groupSize: 8 } });
-    const i = new IntegerLinear(res.plan.layers[0], res.weights.get('p')!);
-    expect(i.kind).toBe('dequant-f32');
-    expect(i.reason).toMatch(/int8 kernel/);
-    expect(Array.from(i.forward(x).f32)).toEqual(Array.from(installFakeQuant(res).get('p')!.forward(x).f32));
+    const t = target(rng, 'p', 2, 9); // 18 elements, flat groups of 6: sub-groups of gcd(9, 6) = 3, odd
+    const x = rng.normalTensor([5, 9]);
+    for (const abits of [8, 16]) {
+      const res = rtn([t], { calib: new Map([['p', x]]), config: { encoder: { wbits: 4, abits }, groupSize: 6 } });
+      const i = new IntegerLinear(res.plan.layers[0], res.weights.get('p')!);
+      expect(i.kind).toBe('dequant-f32');
+      expect(i.reason).toMatch(/gcd\(9, 6\) = 3 they are odd/);
+      expect(Array.from(i.forward(x).f32)).toEqual(Array.from(installFakeQuant(res).get('p')!.forward(x).f32));
+    }
+  });
+});
+
+/** (N, K, G) with flat groups of G straddling rows of K (K % G != 0, G % K != 0, N·K % G == 0) and gcd(K, G) even. */
+const straddling = fc.oneof(
+  fc.constantFrom([8, 84, 32], [32, 404, 128], [8, 148, 32], [16, 84, 32], [4, 10, 8]),
+  fc
+    .record({ K: fc.integer({ min: 3, max: 70 }), G: fc.constantFrom(4, 6, 8, 12, 16, 32, 64), mult: fc.integer({ min: 1, max: 2 }) })
+    .map(({ K, G, mult }) => {
+      const g = gcd(K, G);
+      return [mult * (G / g), K, G];
+    })
+    .filter(([, K, G]) => K % G !== 0 && G % K !== 0 && gcd(K, G) % 2 === 0),
+);
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+describe("QuantWM's flat groups straddling rows on the int4 kernels (row-aligned sub-groups of gcd(in, G)): W4A16 bit for bit, W4A8 within INT_PATH(K)", () => {
+  it('property: in 84 / 404 / 148 with G 32 / 128 and random shapes; signed RTN and unsigned awq-asym codes; float, per-tensor and per-token inputs', () => {
+    const prev = setBackend(referenceBackend());
+    const counts: Record<string, number> = {};
+    const seenK = new Set<number>();
+    let runs = 0;
+    try {
+      fc.assert(
+        fc.property(
+          straddling,
+          fc.constantFrom(1, 3, 5),
+          fc.constantFrom(2, 3, 4),
+          fc.constantFrom(8, 16),
+          fc.constantFrom('per-tensor', 'per-token'),
+          fc.boolean(),
+          fc.integer(),
+          ([N, K, G], M, wbits, abits, act, unsigned, seed) => {
+            runs++;
+            seenK.add(K);
+            const rng = new Rng(seed);
+            const t = target(rng, 'lin', N, K, {}, rng.uniform() < 0.7);
+            const x = outlierInputs(rng, M, K, 1, 6);
+            let res = rtn([t], {
+              calib: new Map([['lin', x]]),
+              config: { encoder: { wbits, abits }, act: act as 'per-tensor' | 'per-token', groupSize: G, groupLayout: 'flat' },
+            });
+            if (unsigned) {
+              // AWQ's pseudo-quantizer on flat groups: u-b codes with zero points per flat group
+              const weight = minmaxWeightQuant(t.weight, wbits, flatGroups(G), 'awq-asym', 'onnx', false);
+              res = { ...res, plan: { ...res.plan, layers: [{ ...res.plan.layers[0], weight }] } };
+            }
+            const i = new IntegerLinear(res.plan.layers[0], res.weights.get('lin')!);
+            expect(i.kind, `${N}×${K} G ${G}: ${i.reason}`).toBe(abits === 16 ? 'w4a16-int4-gemm' : 'w4a8-int4-gemm');
+            i.free();
+            compare(res, x, counts);
+          },
+        ),
+        { numRuns: 120 },
+      );
+    } finally {
+      setBackend(prev);
+    }
+    expect(runs).toBe(120);
+    for (const K of [84, 404, 148]) expect(seenK.has(K), `in = ${K} drawn`).toBe(true);
+    for (const k of ['w4a8-int4-gemm', 'w4a16-int4-gemm']) expect(counts[k] ?? 0, k).toBeGreaterThan(0);
+  });
+
+  it('flat groups spanning whole rows (G a multiple of in) are one scale per row: W8A8 on the int8 kernel', () => {
+    const prev = setBackend(referenceBackend());
+    try {
+      const rng = new Rng(14);
+      const t = target(rng, 'w', 6, 12); // G 24 = 2 rows per flat group
+      const x = outlierInputs(rng, 7, 12, 1, 6);
+      const counts: Record<string, number> = {};
+      for (const wbits of [4, 8]) {
+        const res = rtn([t], { calib: new Map([['w', x]]), config: { encoder: { wbits, abits: 8 }, groupSize: 24, groupLayout: 'flat' } });
+        compare(res, x, counts);
+      }
+      expect(counts).toEqual({ 'w8a8-int8-gemm': 2 });
+    } finally {
+      setBackend(prev);
+    }
   });
 });

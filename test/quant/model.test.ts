@@ -78,6 +78,35 @@ describe('quantizing a WorldModel', () => {
   }
 });
 
+describe("QuantWM's flat groups straddling rows (predictor in 36, G 8): row-aligned sub-groups of 4 derived at load", () => {
+  for (const [method, wbits, abits, act, semantics] of [
+    ['rtn', 4, 16, 'per-tensor', 'quantwm'],
+    ['rtn', 3, 8, 'per-token', 'quantwm'],
+    ['rtn', 4, 8, 'per-tensor', 'quantwm'],
+    ['awq', 4, 16, 'per-tensor', 'paper'],
+  ] as const) {
+    it(`${method} (${semantics}) W${wbits}A${abits} ${act}: every Linear on an int4 kernel; the file keeps the flat parameters and loads to the same model bit for bit`, () => {
+      const m = fresh();
+      const calib = calibrate(m);
+      const config = { encoder: { wbits, abits }, predictor: { wbits, abits }, groupSize: 8, groupLayout: 'flat' as const, act, semantics };
+      const res = quantizeTargets(m, method as MethodName, config, calib);
+      const bytes = saveQuantizedModel(m, res);
+      applyResult(m, res, 'integer');
+      const kinds = new Set(m.linears().map((l) => l.linear.impl?.kind));
+      expect([...kinds]).toEqual([abits === 16 ? 'w4a16-int4-gemm' : 'w4a8-int4-gemm']);
+      const z0 = m.encode(obs[0]);
+      const a = m.rollout(z0, acts, 8, 3, 'last');
+      const { model, plan } = loadModel(bytes);
+      const qkv = plan!.layers.find((l) => l.name === 'predictor.blocks.0.attn.to_qkv')!;
+      expect(qkv.weight!.granularity).toEqual({ kind: 'per-group', size: 8, layout: 'flat' });
+      expect(qkv.weight!.qparams.scale.length).toBe((384 * 36) / 8); // the plan's own flat groups, not the 4-wide copy
+      const z1 = model.encode(obs[0]);
+      expect(Array.from(z1.visual)).toEqual(Array.from(z0.visual));
+      expect(Array.from(model.rollout(z1, acts, 8, 3, 'last').visual)).toEqual(Array.from(a.visual));
+    });
+  }
+});
+
 describe('audit trail', () => {
   it('lists every group scale and measures per-layer errors that grow as bits shrink', async () => {
     const { auditPlan, layerErrors } = await import('../../src/quant/audit.js');
