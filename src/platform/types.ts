@@ -16,3 +16,30 @@ export interface Platform {
   /** Logical CPU count available to worker pools. */
   hardwareConcurrency(): number;
 }
+
+/**
+ * One end of a message channel between a thread and a module worker: messages are
+ * structured-cloned (typed arrays keep every bit), delivered in order.
+ */
+export interface WorkerPort {
+  post(msg: unknown): void;
+  /** Install the one message handler (replaces the previous one). */
+  onMessage(cb: (msg: unknown) => void): void;
+}
+
+/** A module worker seen from the thread that started it. */
+export interface ModuleWorker extends WorkerPort {
+  /** Called once if the worker fails outside a message handler's own error reporting (load error, crash, non-zero exit). */
+  onError(cb: (e: Error) => void): void;
+  terminate(): void;
+}
+
+/**
+ * Starts workers that run a module: the worker imports `entry` (an ES module URL) and calls its
+ * exported `main(port: WorkerPort)`, where `port` talks back to the starting thread. Whole-job
+ * parallelism (e.g. one MPC episode per message), unlike the kernel pool's shared-memory tasks.
+ * Implementations: ./module-workers-node.ts (worker_threads), ./module-workers-browser.ts (Web Workers).
+ */
+export interface ModuleWorkerFactory {
+  spawn(entry: URL | string): ModuleWorker;
+}
