@@ -1,17 +1,16 @@
 import { encodeGif } from '../env/render/gif.js';
-import type { Env } from '../env/types.js';
 import { loadModel } from '../quant/model-file.js';
 import type { WorldModel } from '../nn/world-model.js';
 import { nodePlatform } from '../platform/node.js';
-import { CemPlanner } from '../plan/planners.js';
-import { evaluate, type EvalResult } from '../plan/evaluator.js';
-import { GdPlanner, DEFAULT_GD } from '../plan/gd.js';
-import { replayPlan, type Planner } from '../plan/mpc.js';
-import { OracleModel } from '../plan/oracle.js';
-import type { ActionNorm, PlanningModel } from '../plan/types.js';
-import { defaultSettings, makeTask, oracleFeatures } from '../study/task.js';
+import { nodeModuleWorkers } from '../platform/module-workers-node.js';
+import type { EvalResult } from '../plan/evaluator.js';
+import { DEFAULT_GD } from '../plan/gd.js';
+import { evaluateParallel } from '../plan/parallel.js';
+import type { ActionNorm } from '../plan/types.js';
+import { EPISODE_WORKER_URL, episodeProgram, type EpisodeJob } from '../study/episode-job.js';
+import { executedFrames, imaginedFrames, resizeNearest } from '../study/imagination.js';
+import { defaultSettings, makeTask } from '../study/task.js';
 import { ValueError } from '../tensor/errors.js';
-import { Tensor } from '../tensor/tensor.js';
 import { parseArgs } from './args.js';
 import { applyThreads, envName, readDataset, required, writeJson } from './common.js';
 import { Progress } from './progress.js';
@@ -33,6 +32,9 @@ Options:
   --samples N --topk N --var-scale X --horizon N     CEM settings (300, 30, 1, 5)
   --data DIR          dataset (PushT goals replay dataset actions)
   --threads N         kernel threads (default QWM_THREADS, else every core); results do not depend on it
+  --jobs N            episodes run in parallel, one single-threaded worker each (default: the
+                      thread count; 1 = one episode at a time on --threads kernel threads);
+                      results do not depend on it
   --json OUT          write the metrics (snake_case keys) and the settings used
   --gif DIR           write an animation of each episode's executed trajectory; when the model
                       has a decoder, each frame shows it next to the decoded imagined rollout
@@ -48,11 +50,13 @@ export const planCommand: Command = {
   help: HELP,
   async run(argv) {
     const { opts } = parseArgs('plan', argv, {
-      options: { env: 'string', weights: 'string', oracle: 'boolean', planner: 'string', episodes: 'number', seed: 'number', 'max-iter': 'number', 'opt-steps': 'number', samples: 'number', topk: 'number', 'var-scale': 'number', horizon: 'number', data: 'string', threads: 'number', json: 'string', gif: 'string' },
+      options: { env: 'string', weights: 'string', oracle: 'boolean', planner: 'string', episodes: 'number', seed: 'number', 'max-iter': 'number', 'opt-steps': 'number', samples: 'number', topk: 'number', 'var-scale': 'number', horizon: 'number', data: 'string', threads: 'number', jobs: 'number', json: 'string', gif: 'string' },
       positionals: 0,
     });
     const name = envName(opts.env);
-    applyThreads(opts.threads as number | undefined);
+    const threads = applyThreads(opts.threads as number | undefined);
+    const jobs = (opts.jobs as number | undefined) ?? threads;
+    if (!Number.isInteger(jobs) || jobs < 1) throw new ValueError('--jobs', `must be a positive integer, got ${jobs}`);
     const settings = defaultSettings(name);
     const s = settings;
     if (opts.episodes !== undefined) s.eval.episodes = opts.episodes as number;
@@ -68,8 +72,8 @@ export const planCommand: Command = {
     if (plannerKind === 'cem') s.eval.mpc.maxIter = 1;
 
     const dataset = opts.data ? await readDataset(opts.data as string) : undefined;
-    let wm: WorldModel | null = null;
-    if (opts.weights) wm = loadModel(await nodePlatform.readFile(opts.weights as string), { file: opts.weights as string }).model;
+    const modelBytes = opts.weights ? await nodePlatform.readFile(opts.weights as string) : null;
+    const wm: WorldModel | null = modelBytes ? loadModel(modelBytes, { file: opts.weights as string }).model : null;
     if (!wm && !opts.oracle) required(undefined, '--weights');
     const norm: ActionNorm = wm
       ? { mean: wm.stats.actionMean, std: wm.stats.actionStd }
@@ -80,30 +84,37 @@ export const planCommand: Command = {
           })();
     const imageSize = wm ? wm.config.imageSize : 64;
     const task = makeTask(name, imageSize, norm, dataset);
-    let model: PlanningModel;
-    if (opts.oracle) {
-      model = new OracleModel(task.env, makeTask(name, imageSize, norm, dataset).env, wm ? wm.actionDim : 10, norm, oracleFeatures(name));
-    } else model = wm!;
-    let planner: Planner;
-    if (plannerKind === 'gd') {
-      if (opts.oracle || !wm) throw new ValueError('--planner', 'gd needs a differentiable world model (--weights, no --oracle)');
-      planner = new GdPlanner(wm, { ...DEFAULT_GD, horizon: s.cem.horizon }, s.objective);
-    } else planner = new CemPlanner(model, s.cem, s.objective);
+    if (plannerKind === 'gd' && (opts.oracle || !wm)) throw new ValueError('--planner', 'gd needs a differentiable world model (--weights, no --oracle)');
+    const job: EpisodeJob = {
+      env: name,
+      imageSize,
+      modelBytes,
+      oracle: !!opts.oracle,
+      planner: plannerKind === 'gd' ? 'gd' : 'cem',
+      cem: s.cem,
+      gd: { ...DEFAULT_GD, horizon: s.cem.horizon },
+      objective: s.objective,
+      mpc: s.eval.mpc,
+      norm,
+      oracleActionDim: 10,
+    };
 
     const bar = new Progress(`plan ${name}`, s.eval.episodes);
     let wins = 0;
-    const gifs: { n: number; frames: Uint8Array[]; width: number }[] = [];
+    let done = 0;
     const t0 = Date.now();
-    const res = evaluate(task, model, planner, s.eval, (n, r) => {
-      if (r.success) wins++;
-      bar.update(n + 1, `success ${wins}/${n + 1}`);
-      if (opts.gif) {
-        const ep = task.sampleEpisode(s.eval.seed * n + s.eval.offset);
-        const real = trajectoryFrames(task.env, ep, r.actions, model.actionDim, norm);
-        const sz = task.env.imageSize;
-        if (wm?.decoder && !opts.oracle) gifs.push({ n, frames: sideBySide(real, imaginedFrames(task.env, wm, ep, r.actions, planner.horizon, norm), sz), width: 2 * sz });
-        else gifs.push({ n, frames: real, width: sz });
-      }
+    process.stderr.write(`plan ${name}: ${s.eval.episodes} episodes, ${Math.min(jobs, s.eval.episodes)} in parallel (--jobs), ${jobs > 1 ? 1 : threads} kernel thread(s) each\n`);
+    const { metrics: res, outcomes } = await evaluateParallel(task, s.eval, {
+      job,
+      jobs,
+      program: episodeProgram,
+      entry: EPISODE_WORKER_URL,
+      workers: nodeModuleWorkers,
+      onEpisode: (_n, o) => {
+        done++;
+        if (o.result.success) wins++;
+        bar.update(done, `success ${wins}/${done}`);
+      },
     });
     bar.done(`success ${wins}/${s.eval.episodes}`);
     const seconds = (Date.now() - t0) / 1000;
@@ -111,49 +122,19 @@ export const planCommand: Command = {
     const out = { ...res, env: name, planner: plannerKind, oracle: !!opts.oracle, weights: opts.weights ?? null, settings: s, seconds };
     if (opts.json) await nodePlatform.writeFile(opts.json as string, writeJson(out));
     if (opts.gif) {
-      for (const g of gifs) {
-        const sz = task.env.imageSize;
-        await nodePlatform.writeFile(`${opts.gif as string}/episode-${String(g.n).padStart(3, '0')}.gif`, encodeGif(g.frames, g.width, sz, 8));
+      const sz = task.env.imageSize;
+      for (let n = 0; n < outcomes.length; n++) {
+        const ep = task.sampleEpisode(s.eval.seed * n + s.eval.offset);
+        const actions = outcomes[n].result.actions;
+        const real = executedFrames(task.env, ep, actions, wm ? wm.actionDim : job.oracleActionDim ?? 10, norm);
+        const withImagination = wm?.decoder && !opts.oracle;
+        const frames = withImagination ? sideBySide(real, imaginedFrames(task.env, wm, ep, actions, s.cem.horizon, norm), sz) : real;
+        await nodePlatform.writeFile(`${opts.gif as string}/episode-${String(n).padStart(3, '0')}.gif`, encodeGif(frames, withImagination ? 2 * sz : sz, sz, 8));
       }
     }
     return 0;
   },
 };
-
-/** Rendered frames of an executed plan: start, every env step, with the goal image first. */
-function trajectoryFrames(env: Env, ep: { start: Float64Array; goal: Float64Array }, actions: Float32Array, A: number, norm: ActionNorm): Uint8Array[] {
-  const size = env.imageSize;
-  const frames = [env.render(ep.goal, size), env.render(ep.start, size)];
-  for (let o = A; o <= actions.length; o += A) frames.push(env.render(replayPlan(env, ep.start, actions.subarray(0, o), A, norm), size));
-  return frames;
-}
-
-/**
- * What the model imagined, aligned with trajectoryFrames: decode(encode(goal)), decode(encode(start)),
- * then for each executed plan (horizon H world-model steps from the real state it was made at)
- * the decoded frames 1..H of the model's rollout of that plan. Each (S, S, 3), S = decoder side.
- */
-function imaginedFrames(env: Env, wm: WorldModel, ep: { start: Float64Array; goal: Float64Array }, actions: Float32Array, H: number, norm: ActionNorm): Uint8Array[] {
-  const A = wm.actionDim;
-  const decode = (visual: Float32Array, n: number): Uint8Array[] => {
-    const img = wm.decode(new Tensor('f32', [n, wm.visualSize], visual.slice(0, n * wm.visualSize)));
-    const px = img.size / n;
-    return Array.from({ length: n }, (_, i) => (img.data as Uint8Array).slice(i * px, (i + 1) * px));
-  };
-  const encodeAt = (state: Float64Array): Float32Array => {
-    env.reset(state);
-    return wm.encode(env.observe()).visual;
-  };
-  const out = [...decode(encodeAt(ep.goal), 1), ...decode(encodeAt(ep.start), 1)];
-  for (let o = 0; o < actions.length; o += H * A) {
-    const plan = actions.subarray(o, Math.min(actions.length, o + H * A));
-    const h = plan.length / A;
-    env.reset(replayPlan(env, ep.start, actions.subarray(0, o), A, norm));
-    const roll = wm.rollout(wm.encode(env.observe()), plan, 1, h, 'all'); // frames 0..h
-    out.push(...decode(roll.visual.subarray(wm.visualSize), h));
-  }
-  return out;
-}
 
 /**
  * [left | right] per frame, (size, 2 size, 3); right frames of another side are resized (nearest).
@@ -164,17 +145,11 @@ function imaginedFrames(env: Env, wm: WorldModel, ep: { start: Float64Array; goa
 function sideBySide(left: Uint8Array[], right: Uint8Array[], size: number): Uint8Array[] {
   if (left.length !== right.length) throw new ValueError('plan --gif', `${left.length} executed frames but ${right.length} imagined ones`);
   return left.map((l, k) => {
-    const r = right[k];
-    const rs = Math.round(Math.sqrt(r.length / 3));
+    const r = resizeNearest(right[k], size);
     const out = new Uint8Array(size * 2 * size * 3);
     for (let y = 0; y < size; y++) {
       out.set(l.subarray(y * size * 3, (y + 1) * size * 3), y * 2 * size * 3);
-      const ry = Math.floor((y * rs) / size);
-      for (let x = 0; x < size; x++) {
-        const src = (ry * rs + Math.floor((x * rs) / size)) * 3;
-        const dst = (y * 2 * size + size + x) * 3;
-        for (let c = 0; c < 3; c++) out[dst + c] = Math.round(r[src + c] / 51) * 51;
-      }
+      for (let x = 0; x < size * 3; x++) out[(y * 2 * size + size) * 3 + x] = Math.round(r[y * size * 3 + x] / 51) * 51;
     }
     return out;
   });
