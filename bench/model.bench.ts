@@ -1,6 +1,7 @@
 /**
  * `npm run bench:model`: full-size DINO-WM forwards (dinowm-vits14, random weights) against
- * onnxruntime-web running the same model as one ONNX graph (bench/ort-vit.ts), at 1 and 2 threads:
+ * onnxruntime-web (WASM) and onnxruntime-node (native CPU) running the same model as one ONNX
+ * graph (bench/ort-vit.ts), at 1 and 2 threads:
  *
  *   encoder 224  one 224 px image, 16x16 patches + CLS = 257 tokens (DINOv2 ViT-S/14 at 224)
  *   encoder 196  one 196 px image, 14x14 + CLS = 197 tokens (DINO-WM's encoder input)
@@ -12,20 +13,25 @@
  * quantized per tensor inside the op, int8 per-channel weights), the rest f32.
  *
  * Ours is the library as shipped: the layers' Fns (`tensorFns`, src/nn/fn.ts: SIMD GELU, LayerNorm,
- * softmax, fused attention) and the SIMD GEMMs; ORT is onnxruntime-web 1.30 (WASM SIMD) with
- * graphOptimizationLevel 'all' on the graph of bench/ort-vit.ts.
+ * softmax, fused attention) and the SIMD GEMMs; "web" is onnxruntime-web 1.30 (WASM SIMD) with
+ * graphOptimizationLevel 'all' on the graph of bench/ort-vit.ts; "node" is onnxruntime-node 1.30
+ * on the same graph bytes (bench/ort-node.ts: native CPU EP, intraOpNumThreads = the thread count,
+ * sequential execution, graphOptimizationLevel 'all'; its MLAS kernels use AVX2/AVX-512 where the
+ * CPU has them).
  *
- *   npm run bench:model                          # threads 1 and 2, everything
+ *   npm run bench:model                          # threads 1 and 2, everything, one run
+ *   npm run bench:model -- --runs 2              # two runs; rows = per-row medians, runsRows = raw
  *   npm run bench:model -- --threads 1 --only encoder --out /tmp/m.json
  *
- * Timing: per row both implementations are measured alternately in ROUNDS rounds (tinybench,
+ * Timing: per row the three implementations are measured alternately in ROUNDS rounds (tinybench,
  * 3 calls after one warm-up call; the median of the round medians), so load drifting over the run
- * hits both. At 1 thread the table also gives the median process CPU time per call, which
- * other processes on the shared cores do not inflate. Each thread count runs in its own child
- * process (onnxruntime-web fixes its thread count at initialisation). Each side times one forward
- * as a caller sees it: ours from a (1, 3, S, S) / (1, T, P, D) Tensor to the output Tensor; ORT
- * session.run with that Float32Array as the feed. The table also reports max |ours - ORT| (f32:
- * float32 reassociation; int8: the two quantization schemes differ).
+ * hits all three. The table also gives the median process CPU time per call (all threads of the
+ * process, so it includes onnxruntime-node's native pool), which other processes on the shared
+ * cores do not inflate at 1 thread. Each thread count runs in its own child process
+ * (onnxruntime-web fixes its thread count at initialisation). Each side times one forward as a
+ * caller sees it: ours from a (1, 3, S, S) / (1, T, P, D) Tensor to the output Tensor; ORT
+ * session.run with that Float32Array as the feed. The table also reports max |ours - ORT| for
+ * both runtimes (f32: float32 reassociation; int8: the two quantization schemes differ).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -33,9 +39,9 @@ import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
-import { dinowmVits14, type WorldModelConfig } from '../src/nn/config.js';
+import type { WorldModelConfig } from '../src/nn/config.js';
 import { tensorFns } from '../src/nn/fn.js';
-import type { ParamSpec, WeightMap } from '../src/nn/weights.js';
+import type { WeightMap } from '../src/nn/weights.js';
 import { WorldModel, worldModelSpec } from '../src/nn/world-model.js';
 import { applyResult, quantizeTargets } from '../src/quant/model.js';
 import { nodeWorkers } from '../src/platform/workers-node.js';
@@ -43,23 +49,35 @@ import { setThreads } from '../src/tensor/threads/pool.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { encoderOnnx, predictorOnnx, type OrtPrecision } from './ort-vit.js';
 import { ort } from './ort-models.js';
+import { ortNode, ortNodeSession } from './ort-node.js';
+import { fullSizeConfig, uniformWeights, unitStats } from '../test/nn/full-size.js';
 
 const ROUNDS = 2;
 const CALLS = 3;
+/**
+ * Untimed calls per implementation before a row's rounds. onnxruntime-web's first calls run V8's
+ * baseline (Liftoff) code while its optimising tier compiles in the background, and that compile
+ * time counts as process CPU: encoder 196 f32 took 731 ms CPU on its first call, 330-354 ms on
+ * calls 2-6 (1 thread). Three calls give every runtime its steady state.
+ */
+const WARMUP = 3;
 
 export interface Row {
   case: string;
   shape: string;
   threads: number;
   precision: OrtPrecision;
-  /** median wall-clock ms per call */
+  /** median wall-clock ms per call (ort = onnxruntime-web, node = onnxruntime-node) */
   oursMs: number;
   ortMs: number;
+  nodeMs: number;
   /** median process CPU ms per call (user + system, all threads) */
   oursCpuMs: number;
   ortCpuMs: number;
-  /** max |ours - ORT| over the output, and max |output| */
+  nodeCpuMs: number;
+  /** max |ours - ORT web| and max |ours - ORT node| over the output, and max |output| */
   maxDiffOrt: number;
+  maxDiffNode: number;
   maxAbs: number;
 }
 
@@ -70,42 +88,14 @@ function arg(name: string): string | undefined {
 
 // ---- model ---------------------------------------------------------------------------------------
 
-/**
- * Weights with initWeights' scales without its truncated normals (10 s for 42M values): uniform of
- * std 0.02 (xorshift32) for Linear/pos/CLS, LayerNorm gammas 1, betas 0, LayerScale 0.1. Shared by
- * both input sizes.
- */
-function benchWeights(spec: ParamSpec, seed: number): WeightMap {
-  let s = seed >>> 0 || 1;
-  const w: WeightMap = new Map();
-  for (const [name, shape, kind] of spec) {
-    const t = new Tensor('f32', shape);
-    const d = t.f32;
-    if (kind === 'ones') d.fill(1);
-    else if (kind === 'ls') d.fill(0.1);
-    else if (kind !== 'zeros') {
-      for (let i = 0; i < d.length; i++) {
-        s ^= s << 13;
-        s ^= s >>> 17;
-        s ^= s << 5;
-        d[i] = ((s >>> 0) / 2 ** 32 - 0.5) * 0.02 * 2 * Math.sqrt(3);
-      }
-    }
-    w.set(name, t);
-  }
-  return w;
-}
-
-const STATS = { proprioMean: new Float32Array(4), proprioStd: new Float32Array(4).fill(1), actionMean: new Float32Array(2), actionStd: new Float32Array(2).fill(1) };
-
 /** The model at an encoder input size; weights shared, except the predictor's pos embedding (T·P rows). */
 function model(inputSize: number, w: WeightMap): WorldModel {
-  const base = dinowmVits14(4, 3);
+  const base = fullSizeConfig();
   const c: WorldModelConfig = { ...base, name: `dinowm-vits14@${inputSize}`, imageSize: Math.max(224, inputSize), encoder: { ...base.encoder, inputSize } };
   const own = new Map(w);
   const spec = worldModelSpec(c).find(([n]) => n === 'predictor.pos_embedding');
-  if (spec && (w.get(spec[0])?.size ?? 0) !== spec[1].reduce((a, b) => a * b, 1)) own.set(spec[0], benchWeights([spec], inputSize).get(spec[0]) as Tensor<'f32'>);
-  return new WorldModel(c, own, STATS);
+  if (spec && (w.get(spec[0])?.size ?? 0) !== spec[1].reduce((a, b) => a * b, 1)) own.set(spec[0], uniformWeights([spec], inputSize).get(spec[0]) as Tensor<'f32'>);
+  return new WorldModel(c, own, unitStats());
 }
 
 function quantize(m: WorldModel): void {
@@ -150,14 +140,17 @@ interface Case {
   shape: string;
   ours: Fn;
   ort: Fn;
+  node: Fn;
 }
 
 async function runCase(c: Case, threads: number, precision: OrtPrecision): Promise<Row> {
   const yo = await c.ours();
   const yr = await c.ort();
-  const t: Record<'ours' | 'ort', [number[], number[]]> = { ours: [[], []], ort: [[], []] };
+  const yn = await c.node();
+  for (let i = 1; i < WARMUP; i++) for (const k of ['ours', 'ort', 'node'] as const) await c[k]();
+  const t: Record<'ours' | 'ort' | 'node', [number[], number[]]> = { ours: [[], []], ort: [[], []], node: [[], []] };
   for (let r = 0; r < ROUNDS; r++) {
-    for (const k of ['ours', 'ort'] as const) {
+    for (const k of ['ours', 'ort', 'node'] as const) {
       const [w, cpu] = await measure(c[k]);
       t[k][0].push(w);
       t[k][1].push(cpu);
@@ -170,12 +163,17 @@ async function runCase(c: Case, threads: number, precision: OrtPrecision): Promi
     precision,
     oursMs: mid(t.ours[0]),
     ortMs: mid(t.ort[0]),
+    nodeMs: mid(t.node[0]),
     oursCpuMs: mid(t.ours[1]),
     ortCpuMs: mid(t.ort[1]),
+    nodeCpuMs: mid(t.node[1]),
     maxDiffOrt: maxDiff(yo, yr),
+    maxDiffNode: maxDiff(yo, yn),
     maxAbs: yo.reduce((m, v) => Math.max(m, Math.abs(v)), 0),
   };
-  console.error(`  ${row.case} ${precision}: ours ${row.oursMs.toFixed(0)} ms (cpu ${row.oursCpuMs.toFixed(0)}), ORT ${row.ortMs.toFixed(0)} (cpu ${row.ortCpuMs.toFixed(0)}); max|ours-ORT| ${row.maxDiffOrt.toExponential(2)}`);
+  console.error(
+    `  ${row.case} ${precision}: ours ${row.oursMs.toFixed(0)} ms (cpu ${row.oursCpuMs.toFixed(0)}), web ${row.ortMs.toFixed(0)} (cpu ${row.ortCpuMs.toFixed(0)}), node ${row.nodeMs.toFixed(0)} (cpu ${row.nodeCpuMs.toFixed(0)}); max|ours-web| ${row.maxDiffOrt.toExponential(2)}, max|ours-node| ${row.maxDiffNode.toExponential(2)}`,
+  );
   return row;
 }
 
@@ -190,6 +188,16 @@ async function ortFn(model: Uint8Array, input: string, data: Float32Array, dims:
   };
 }
 
+/** The same graph on onnxruntime-node's native CPU EP with `threads` intra-op threads. */
+async function ortNodeFn(model: Uint8Array, input: string, data: Float32Array, dims: number[], threads: number): Promise<Fn> {
+  const s = await ortNodeSession(model, threads);
+  const feed = { [input]: new ortNode.Tensor('float32', data, dims) };
+  return async () => {
+    const out = await s.run(feed);
+    return (out.Y.data as Float32Array).slice();
+  };
+}
+
 /** Deterministic inputs: an image in [-1, 1], latents of unit scale. */
 function pattern(n: number, f: (i: number) => number): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => f(i));
@@ -199,7 +207,7 @@ async function child(threads: number, only: string[] | null): Promise<Row[]> {
   ort.env.wasm.numThreads = threads;
   setThreads(threads, nodeWorkers);
   const want = (name: string): boolean => !only || only.some((o) => name.startsWith(o));
-  const w = benchWeights(worldModelSpec(dinowmVits14(4, 3)), 20240613);
+  const w = uniformWeights(worldModelSpec(fullSizeConfig()), 20240613);
   const models = new Map<number, WorldModel>();
   for (const S of [224, 196]) if (want(`encoder ${S}`) || (S === 196 && want('predictor'))) models.set(S, model(S, w));
   const rows: Row[] = [];
@@ -210,13 +218,15 @@ async function child(threads: number, only: string[] | null): Promise<Row[]> {
       const m = models.get(S);
       if (!m || !want(name)) continue;
       const x = new Tensor('f32', [1, 3, S, S], pattern(3 * S * S, (i) => Math.sin(i * 0.013) * 0.9));
+      const graph = encoderOnnx(m.encoder, precision);
       rows.push(
         await runCase(
           {
             name,
             shape: `1x3x${S}x${S} -> ${(S / 14) ** 2 + 1} tokens x 384`,
             ours: () => m.encoder.forward(tensorFns, x).f32,
-            ort: await ortFn(encoderOnnx(m.encoder, precision), 'x', x.f32, [1, 3, S, S]),
+            ort: await ortFn(graph, 'x', x.f32, [1, 3, S, S]),
+            node: await ortNodeFn(graph, 'x', x.f32, [1, 3, S, S], threads),
           },
           threads,
           precision,
@@ -228,13 +238,15 @@ async function child(threads: number, only: string[] | null): Promise<Row[]> {
       const T = 3;
       const N = T * m.P;
       const z = new Tensor('f32', [1, T, m.P, m.D], pattern(N * m.D, (i) => Math.sin(i * 0.37) * 1.5));
+      const graph = predictorOnnx(m.predictor, T, precision);
       rows.push(
         await runCase(
           {
             name: 'predictor',
             shape: `1x${T}x${m.P}x${m.D} (${N} tokens, frame-causal)`,
             ours: () => m.predictor.forward(tensorFns, z).f32,
-            ort: await ortFn(predictorOnnx(m.predictor, T, precision), 'z', z.f32, [1, N, m.D]),
+            ort: await ortFn(graph, 'z', z.f32, [1, N, m.D]),
+            node: await ortNodeFn(graph, 'z', z.f32, [1, N, m.D], threads),
           },
           threads,
           precision,
@@ -245,17 +257,37 @@ async function child(threads: number, only: string[] | null): Promise<Row[]> {
   return rows;
 }
 
+/**
+ * Markdown table; ratios are time ratios ours / runtime (below 1: ours is faster). The issue's
+ * targets in these terms: ours / web <= 0.67 (1.5x faster than onnxruntime-web) and
+ * ours / node <= 2 (within 2x of native).
+ */
 function table(rows: Row[]): string {
   const out = [
-    '| case | threads | precision | ours ms | ORT ms | ORT / ours | ours CPU ms | ORT CPU ms | ORT / ours (CPU) | max abs(ours - ORT) |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| case | threads | precision | ours ms | web ms | node ms | ours / web | ours / node | ours CPU ms | web CPU ms | node CPU ms | ours / web (CPU) | ours / node (CPU) | max abs(ours - web) | max abs(ours - node) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
+  const f = (x: number): string => x.toFixed(0);
+  const q = (a: number, b: number): string => `${(a / b).toFixed(2)}`;
   for (const r of rows) {
     out.push(
-      `| ${r.case} | ${r.threads} | ${r.precision} | ${r.oursMs.toFixed(0)} | ${r.ortMs.toFixed(0)} | ${(r.ortMs / r.oursMs).toFixed(2)}x | ${r.oursCpuMs.toFixed(0)} | ${r.ortCpuMs.toFixed(0)} | ${(r.ortCpuMs / r.oursCpuMs).toFixed(2)}x | ${r.maxDiffOrt.toExponential(1)} |`,
+      `| ${r.case} | ${r.threads} | ${r.precision} | ${f(r.oursMs)} | ${f(r.ortMs)} | ${f(r.nodeMs)} | ${q(r.oursMs, r.ortMs)} | ${q(r.oursMs, r.nodeMs)} | ${f(r.oursCpuMs)} | ${f(r.ortCpuMs)} | ${f(r.nodeCpuMs)} | ${q(r.oursCpuMs, r.ortCpuMs)} | ${q(r.oursCpuMs, r.nodeCpuMs)} | ${r.maxDiffOrt.toExponential(1)} | ${r.maxDiffNode.toExponential(1)} |`,
     );
   }
   return out.join('\n');
+}
+
+const TIMES = ['oursMs', 'ortMs', 'nodeMs', 'oursCpuMs', 'ortCpuMs', 'nodeCpuMs'] as const;
+
+/** Per row (same case, threads, precision in every run), the median of each timing over the runs. */
+function medianRows(runs: Row[][]): Row[] {
+  return runs[0].map((r, i) => {
+    const same = runs.map((rs) => rs[i]);
+    for (const x of same) if (x.case !== r.case || x.threads !== r.threads || x.precision !== r.precision) throw new Error(`run rows differ at ${i}`);
+    const m: Row = { ...r };
+    for (const k of TIMES) m[k] = mid(same.map((x) => x[k]));
+    return m;
+  });
 }
 
 async function main(): Promise<void> {
@@ -266,28 +298,46 @@ async function main(): Promise<void> {
     process.exit(0);
   }
   const threadList = (arg('threads') ?? '1,2').split(',').map(Number);
-  const rows: Row[] = [];
+  const runs = Number(arg('runs') ?? '1');
+  if (!(Number.isInteger(runs) && runs >= 1)) throw new Error(`--runs must be a positive integer, got ${arg('runs')}`);
+  const runsRows: Row[][] = [];
   const self = fileURLToPath(import.meta.url);
   const started = new Date().toISOString();
   const load0 = loadavg();
-  for (const t of threadList) {
-    console.error(`threads ${t}:`);
-    const extra = only ? ['--only', only.join(',')] : [];
-    const r = spawnSync(process.execPath, [...process.execArgv, self, '--child', '--threads', String(t), ...extra], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-      maxBuffer: 1 << 24,
-    });
-    if (r.status !== 0) throw new Error(`child for threads ${t} failed with status ${r.status}`);
-    rows.push(...(JSON.parse(r.stdout) as Row[]));
+  const loads: number[][] = [];
+  for (let run = 0; run < runs; run++) {
+    const rows: Row[] = [];
+    for (const t of threadList) {
+      console.error(`run ${run + 1}/${runs}, threads ${t} (load ${loadavg()[0].toFixed(1)}):`);
+      loads.push(loadavg());
+      const extra = only ? ['--only', only.join(',')] : [];
+      const r = spawnSync(process.execPath, [...process.execArgv, self, '--child', '--threads', String(t), ...extra], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        maxBuffer: 1 << 24,
+      });
+      if (r.status !== 0) throw new Error(`child for threads ${t} failed with status ${r.status}`);
+      rows.push(...(JSON.parse(r.stdout) as Row[]));
+    }
+    runsRows.push(rows);
   }
+  const rows = medianRows(runsRows);
   console.log(table(rows));
   const out = arg('out') ?? 'bench/results/model.json';
   mkdirSync(dirname(out), { recursive: true });
-  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, ort: ort.env.versions.common, loadavgStart: load0, loadavgEnd: loadavg() };
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    node: process.version,
+    ort: ort.env.versions.common,
+    ortNode: ortNode.env.versions.node ?? null,
+    loadavgStart: load0,
+    loadavgPerChild: loads,
+    loadavgEnd: loadavg(),
+  };
   const git = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
   const commit = git.status === 0 ? git.stdout.trim() : null;
-  writeFileSync(out, JSON.stringify({ bench: 'model', started, finished: new Date().toISOString(), commit, machine, rounds: ROUNDS, calls: CALLS, rows }, null, 1) + '\n');
+  writeFileSync(out, JSON.stringify({ bench: 'model', started, finished: new Date().toISOString(), commit, machine, rounds: ROUNDS, calls: CALLS, warmup: WARMUP, runs, rows, runsRows }, null, 1) + '\n');
   console.error(`wrote ${out}`);
 }
 

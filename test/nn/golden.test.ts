@@ -20,16 +20,17 @@ import { describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { readTorch } from '../../src/io/torch.js';
 import { toCanonical } from '../../src/io/names.js';
-import { dinowmVits14, numPatches, tokenDim, type WorldModelConfig } from '../../src/nn/config.js';
+import { numPatches, tokenDim, type WorldModelConfig } from '../../src/nn/config.js';
 import { tensorFns, type Fns } from '../../src/nn/fn.js';
 import { worldModelFromParts, type ModelFileHeader } from '../../src/nn/model-file.js';
-import { paramCount, type ParamSpec, type WeightMap } from '../../src/nn/weights.js';
+import { paramCount } from '../../src/nn/weights.js';
 import { WorldModel, worldModelSpec } from '../../src/nn/world-model.js';
 import { encoderSpec } from '../../src/nn/encoder.js';
 import { predictorSpec } from '../../src/nn/predictor.js';
 import * as ops from '../../src/tensor/ops/index.js';
 import { attentionQkv } from '../../src/tensor/fast/attention.js';
 import { Tensor } from '../../src/tensor/tensor.js';
+import { fullSizeConfig, uniformWeights, unitStats } from './full-size.js';
 
 const DIR = new URL('../fixtures/model/', import.meta.url);
 
@@ -242,45 +243,15 @@ describe(`golden DINO-WM vs PyTorch ${META.torch} (${META.format}, seed ${META.s
   });
 });
 
-/**
- * Full-size weights without initWeights' truncated normals (10 s for 42M values here): uniform in
- * [-0.02 sqrt 3, 0.02 sqrt 3] (std 0.02) from xorshift32, LayerNorm gammas 1, LayerScale 0.1.
- */
-function uniformWeights(spec: ParamSpec, seed: number): WeightMap {
-  let s = seed >>> 0 || 1;
-  const w: WeightMap = new Map();
-  for (const [name, shape, kind] of spec) {
-    const t = new Tensor('f32', shape);
-    const d = t.f32;
-    if (kind === 'ones') d.fill(1);
-    else if (kind === 'ls') d.fill(0.1);
-    else if (kind !== 'zeros') {
-      for (let i = 0; i < d.length; i++) {
-        s ^= s << 13;
-        s ^= s >>> 17;
-        s ^= s << 5;
-        d[i] = ((s >>> 0) / 2 ** 32 - 0.5) * 0.02 * 2 * Math.sqrt(3);
-      }
-    }
-    w.set(name, t);
-  }
-  return w;
-}
-
 describe('full-size dinowm-vits14', () => {
   it('builds from random weights; parameter counts match the published models', () => {
-    const c = dinowmVits14(4, 3);
+    const c = fullSizeConfig();
     const enc = encoderSpec(c.encoder).reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0);
     // torch hub dinov2_vits14: 22,056,576 including mask_token (1, 384), which inference never reads
     expect(enc + 384).toBe(22_056_576);
     const pred = predictorSpec(c.predictor, numPatches(c.encoder), tokenDim(c)).reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0);
     expect(pred).toBe(20_122_600); // DINO-WM ViTPredictor state_dict, num_hist 3 (docs/formats.md)
-    const m = new WorldModel(c, uniformWeights(worldModelSpec(c), 5), {
-      proprioMean: new Float32Array(4),
-      proprioStd: new Float32Array(4).fill(1),
-      actionMean: new Float32Array(2),
-      actionStd: new Float32Array(2).fill(1),
-    });
+    const m = new WorldModel(c, uniformWeights(worldModelSpec(c), 5), unitStats());
     expect(paramCount(m.weights)).toBe(enc + pred + (10 * 10 + 10) + (10 * 4 + 10));
     expect(m.encoder.pos.shape).toEqual([1, 197, 384]); // 37x37 -> 14x14 (+ CLS)
     expect(m.predictor.pos.shape).toEqual([1, 588, 404]);
