@@ -7,6 +7,7 @@
  *   npm run bench:plan                          # writes bench/results/plan.json
  *   npm run bench:plan -- --append              # a second run; the table is the median over runs
  *   npm run bench:plan -- --weights FILE        # a trained (float) .qwm instead of random weights
+ *   npm run bench:plan -- --variants f32 --threads 1 --eval-variants none   # CEM step of one variant only
  *   npm run bench:plan -- --eval-episodes 50 --eval-iter 50 --eval-threads 2   # the real thing
  *   npm run bench:plan -- --append --eval-only --eval-episodes 3 --eval-iter 50 --eval-threads 2 --eval-variants f32
  *                         # 3 complete episodes (DINO-WM's 50 MPC iterations), added to the JSON
@@ -233,7 +234,8 @@ async function measure(): Promise<Run> {
   const steps: StepRow[] = [];
   const evals: EvalRow[] = [];
   const f32 = new Map<number, { ms: number; cpuMs: number }>();
-  for (const v of VARIANTS) {
+  const only = arg('variants')?.split(',');
+  for (const v of VARIANTS.filter((x) => !only || only.includes(x.name))) {
     install(wm, v, s.cem);
     for (const th of flag('eval-only') ? [] : THREADS) {
       setThreads(th);

@@ -104,16 +104,18 @@ export class Encoder {
     const B = s[0];
     const P = numPatches(this.c);
     const D = this.c.dim;
-    let tokens = this.patchEmbed.forward(F, F.im2patch(x, this.c.patchSize)); // (B, P, D)
-    if (masked) {
-      const keep = new Tensor('f32', masked.mask.shape, masked.mask.f32.map((m) => 1 - m));
-      tokens = F.add(F.mul(tokens, F.constant(keep)), F.mul(masked.token, F.constant(masked.mask)));
-    }
-    const cls = F.param(this.cls);
-    const clsB = B === 1 ? cls : F.concat(Array.from({ length: B }, () => cls), 0);
-    let h = F.add(F.concat([clsB, tokens], 1), F.param(this.pos)); // (B, 1+P, D)
-    for (const blk of this.blocks) h = blk.forward(F, h, null);
-    h = this.norm.forward(F, h);
-    return F.reshape(F.slice(h, 1, 1, 1 + P), [B, P, D]);
+    return F.scope(() => {
+      let tokens = this.patchEmbed.forward(F, F.im2patch(x, this.c.patchSize)); // (B, P, D)
+      if (masked) {
+        const keep = new Tensor('f32', masked.mask.shape, masked.mask.f32.map((m) => 1 - m));
+        tokens = F.add(F.mul(tokens, F.constant(keep)), F.mul(masked.token, F.constant(masked.mask)));
+      }
+      const cls = F.param(this.cls);
+      const clsB = B === 1 ? cls : F.concat(Array.from({ length: B }, () => cls), 0);
+      let h = F.add(F.concat([clsB, tokens], 1), F.param(this.pos)); // (B, 1+P, D)
+      for (const blk of this.blocks) h = F.scope(() => blk.forward(F, h, null));
+      h = this.norm.forward(F, h);
+      return F.reshape(F.slice(h, 1, 1, 1 + P), [B, P, D]);
+    });
   }
 }

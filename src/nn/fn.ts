@@ -1,6 +1,7 @@
 import * as fast from '../tensor/fast/index.js';
 import * as ops from '../tensor/ops/index.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
+import { withArena } from '../tensor/fast/stage.js';
 import { autoInstallBackend } from '../tensor/wasm/index.js';
 
 // Inference runs on the SIMD kernels when the runtime has them (QWM_BACKEND=ref opts out).
@@ -46,6 +47,12 @@ export interface Fns<T> {
   conv2d(x: T, w: T, b: T | null, opts?: ops.Conv2dOptions): T;
   /** x (B, C, H, W) w (C, O/groups, kh, kw) b (O) -> (B, O, Hout, Wout), as torch conv_transpose2d */
   convTranspose2d(x: T, w: T, b: T | null, opts?: ops.ConvTranspose2dOptions): T;
+  /**
+   * Evaluate `fn` as one unit whose intermediates may be dropped when it returns: on tensors an
+   * arena keeps them in the kernel heap between ops and frees them at the end (only the result
+   * survives); on Vars (the tape needs them) it is just fn().
+   */
+  scope(fn: () => T): T;
 }
 
 /**
@@ -94,4 +101,5 @@ export const tensorFns: Fns<Tensor<'f32'>> = {
   im2patch: ops.im2patch,
   conv2d: (x, w, b, o) => ops.conv2d(x, w, b, o),
   convTranspose2d: (x, w, b, o) => ops.convTranspose2d(x, w, b, o),
+  scope: (fn) => withArena(fn, (t) => t.f32, (t, d) => new Tensor('f32', t.shape, d)),
 };

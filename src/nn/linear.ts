@@ -3,6 +3,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { gemmPacked, packB, type PackedF32 } from '../tensor/wasm/index.js';
 import { backend } from '../tensor/backend.js';
 import { linear } from '../tensor/ops/matmul.js';
+import { allocF32, heapPtr } from '../tensor/fast/stage.js';
 import type { Fns } from './fn.js';
 
 /**
@@ -55,7 +56,8 @@ export class Linear {
     if (this.observer || this.impl) {
       const rows = s.slice(0, -1).reduce((a, b) => a * b, 1);
       const x2 = F.value(x).reshape([rows, this.inFeatures]);
-      this.observer?.(x2);
+      // an observer may keep what it sees: never hand it arena memory (../tensor/fast/stage.ts)
+      if (this.observer) this.observer(heapPtr(x2.f32) >= 0 ? new Tensor('f32', x2.shape, x2.f32.slice()) : x2);
       if (this.impl && !F.differentiable) {
         return F.constant(this.impl.forward(x2).reshape([...s.slice(0, -1), this.outFeatures]));
       }
@@ -77,7 +79,7 @@ export class Linear {
       return linear(x, this.weight, this.bias);
     }
     this.packed ??= packB(this.weight.f32, N, K, true);
-    const out = new Float32Array(rows * N);
+    const out = allocF32(rows * N);
     gemmPacked(x.f32, this.packed, this.bias ? this.bias.f32 : null, out);
     return new Tensor('f32', [...x.shape.slice(0, -1), N], out);
   }

@@ -107,10 +107,12 @@ export class Predictor {
     }
     const [B, T] = s;
     const N = T * this.P;
-    const pos = T === this.c.numFrames ? F.param(this.pos) : F.slice(F.param(this.pos), 1, 0, N);
-    let x = F.add(F.reshape(z, [B, N, this.D]), pos);
     const mask = this.mask(T);
-    for (const blk of this.blocks) x = blk.forward(F, x, mask);
-    return F.reshape(this.norm.forward(F, x), [B, T, this.P, this.D]);
+    return F.scope(() => {
+      const pos = T === this.c.numFrames ? F.param(this.pos) : F.slice(F.param(this.pos), 1, 0, N);
+      let x = F.add(F.reshape(z, [B, N, this.D]), pos);
+      for (const blk of this.blocks) x = F.scope(() => blk.forward(F, x, mask));
+      return F.reshape(this.norm.forward(F, x), [B, T, this.P, this.D]);
+    });
   }
 }

@@ -31,6 +31,7 @@ export function varFns(params: ag.ParamSet): Fns<Var> {
     im2patch: ag.im2patch,
     conv2d: (x, w, b, o) => ag.conv2d(x, w, b, o),
     convTranspose2d: (x, w, b, o) => ag.convTranspose2d(x, w, b, o),
+    scope: (fn) => fn(),
   };
   return F;
 }

@@ -210,7 +210,7 @@ export class WorldModel implements DifferentiableModel {
     if (actions.length !== S * H * A) throw new ShapeError('WorldModel.rollout', `${actions.length} action values for (${S}, ${H}, ${A})`);
     const F = tensorFns;
     const { vis, prop } = this.repeatLatent(z0, S);
-    const z = this.rolloutF(F, vis, prop, new Tensor('f32', [S, H, A], actions));
+    const z = F.scope(() => this.rolloutF(F, vis, prop, new Tensor('f32', [S, H, A], actions)));
     const nf = frames === 'all' ? H + 1 : 1;
     const zz = frames === 'all' ? z : F.slice(z, 1, H, H + 1);
     return {

@@ -27,7 +27,7 @@ import { hasSimd128 } from '../wasm/probe.js';
 import { runTasks } from '../threads/pool.js';
 import { softmax as softmaxRef } from '../ops/softmax.js';
 import { ATTENTION_EXPORT, ATTENTION_SPEC, ATTN_PARAM, ATTN_PARAM_BYTES, ATTN_SCALE_AT, attentionScratchBytes, emitAttention } from './attention-emit.js';
-import { copyIn, copyOutF32, splitRange, threadsFor, withHeap } from './stage.js';
+import { allocF32, copyIn, onHeap, splitRange, threadsFor, withHeap } from './stage.js';
 import { checkTwin, validating } from './validate.js';
 
 export interface AttentionOptions {
@@ -126,14 +126,11 @@ export function attention(q: Tensor<'f32'>, k: Tensor<'f32'>, v: Tensor<'f32'>, 
   if (q.size === 0 || dh % 4 !== 0 || !kernelMask(opts.mask, N) || !hasSimd128()) return attentionRef(q, k, v, opts);
   const mask = opts.mask ?? null;
   const bytes = q.size * 4;
-  const out = withHeap([bytes, bytes, bytes, bytes, mask ? N * N : 0], ([pq, pk, pv, po, pm]) => {
-    copyIn(q.data as Float32Array, pq);
-    copyIn(k.data as Float32Array, pk);
-    copyIn(v.data as Float32Array, pv);
-    if (mask) copyIn(mask.data as Uint8Array, pm);
+  const out = allocF32(q.size);
+  const ins = [q.data as Float32Array, k.data as Float32Array, v.data as Float32Array, ...(mask ? [(mask.data as Uint8Array).subarray(0, N * N)] : [])];
+  onHeap(ins, [out], [], ([pq, pk, pv, pm = 0], [po]) => {
     const st: [number, number, number] = [H * N * dh * 4, N * dh * 4, dh * 4];
     runKernel(B, H, N, dh, s, opts.scaleAt, pm, { q: pq, k: pk, v: pv, o: po, sq: st, sk: st, sv: st, so: st });
-    return copyOutF32(po, q.size);
   });
   if (validating()) checkTwin(kernelName(ATTENTION_SPEC), out, () => attentionRef(q, k, v, opts).data as Float32Array);
   return new Tensor('f32', q.shape, out);
@@ -172,13 +169,12 @@ export function attentionQkv(qkv: Tensor<'f32'>, heads: number, opts: AttentionO
   const mask = opts.mask ?? null;
   const row = 3 * H * dh;
   const outSize = B * N * H * dh;
-  const out = withHeap([qkv.size * 4, outSize * 4, mask ? N * N : 0], ([pin, po, pm]) => {
-    copyIn(qkv.data as Float32Array, pin);
-    if (mask) copyIn(mask.data as Uint8Array, pm);
+  const out = allocF32(outSize);
+  const ins = [qkv.data as Float32Array, ...(mask ? [(mask.data as Uint8Array).subarray(0, N * N)] : [])];
+  onHeap(ins, [out], [], ([pin, pm = 0], [po]) => {
     const sin: [number, number, number] = [N * row * 4, dh * 4, row * 4];
     const so: [number, number, number] = [N * H * dh * 4, dh * 4, H * dh * 4];
     runKernel(B, H, N, dh, s, opts.scaleAt, pm, { q: pin, k: pin + H * dh * 4, v: pin + 2 * H * dh * 4, o: po, sq: sin, sk: sin, sv: sin, so });
-    return copyOutF32(po, outSize);
   });
   if (validating()) checkTwin(kernelName(ATTENTION_SPEC), out, () => attentionQkvRef(qkv, heads, opts).data as Float32Array);
   return new Tensor('f32', [B, N, H * dh], out);

@@ -11,6 +11,7 @@
 import { sameShape, Tensor } from '../tensor.js';
 import { add as addRef, mul as mulRef } from '../ops/elementwise.js';
 import { broadcastShapes, checkF32, checkNumber, prod, suffixPeriod } from '../ops/util.js';
+import { allocF32 } from './stage.js';
 
 type Kind = 'add' | 'mul';
 
@@ -55,7 +56,7 @@ function binary(kind: Kind, a: Tensor<'f32'>, b: Tensor<'f32'>): Tensor<'f32'> {
   const A = a.data as Float32Array;
   const B = b.data as Float32Array;
   if (sameShape(a.shape, b.shape)) {
-    const out = new Float32Array(a.size);
+    const out = allocF32(a.size);
     same(kind, A, B, out);
     return new Tensor('f32', a.shape, out);
   }
@@ -64,12 +65,12 @@ function binary(kind: Kind, a: Tensor<'f32'>, b: Tensor<'f32'>): Tensor<'f32'> {
   if (n > 0) {
     // + and · commute exactly in IEEE arithmetic, so either operand may be the broadcast one
     if (sameShape(shape, a.shape) && suffixPeriod(b.shape, shape) > 0) {
-      const out = new Float32Array(n);
+      const out = allocF32(n);
       rows(kind, A, B, out);
       return new Tensor('f32', shape, out);
     }
     if (sameShape(shape, b.shape) && suffixPeriod(a.shape, shape) > 0) {
-      const out = new Float32Array(n);
+      const out = allocF32(n);
       rows(kind, B, A, out);
       return new Tensor('f32', shape, out);
     }
@@ -95,7 +96,7 @@ export function scale(x: Tensor<'f32'>, s: number): Tensor<'f32'> {
   checkNumber('scale', 's', s);
   checkF32('scale', x);
   const X = x.data as Float32Array;
-  const out = new Float32Array(x.size);
+  const out = allocF32(x.size);
   for (let i = 0; i < out.length; i++) out[i] = X[i] * s;
   return new Tensor('f32', x.shape, out);
 }

@@ -30,7 +30,7 @@ import { hasSimd128 } from '../wasm/probe.js';
 import { runTasks } from '../threads/pool.js';
 import { GELU_AMAX, GELU_DEG, GELU_INTERVALS, GELU_PER_UNIT, GELU_STRIDE, geluTable } from './gelu-table.js';
 import { GELU_EXPORT, GELU_SPEC, emitGelu } from './gelu-emit.js';
-import { copyIn, copyOutF32, splitRange, threadsFor, withHeap } from './stage.js';
+import { allocF32, copyIn, onHeap, splitRange, threadsFor } from './stage.js';
 import { checkTwin, validating } from './validate.js';
 
 let tab: Float64Array | null = null;
@@ -86,11 +86,10 @@ export function gelu(x: Tensor<'f32'>): Tensor<'f32'> {
   if (n === 0 || !hasSimd128()) return geluTwin(x);
   const k = compileKernel(GELU_SPEC, emitGelu);
   const tbl = heapTable();
-  const out = withHeap([n * 4, n * 4], ([pin, pout]) => {
-    copyIn(x.data as Float32Array, pin);
+  const out = allocF32(n);
+  onHeap([x.data as Float32Array], [out], [], ([pin], [pout]) => {
     const ranges = splitRange(n, threadsFor(n * 8), 4);
     runTasks(k, GELU_EXPORT, ranges.map(([s, e]) => [pin + 4 * s, pout + 4 * s, e - s, tbl]));
-    return copyOutF32(pout, n);
   });
   if (validating()) checkTwin(k.name, out, () => geluTwin(x).data as Float32Array);
   return new Tensor('f32', x.shape, out);

@@ -13,7 +13,7 @@ import { compileKernel } from '../wasm/compile.js';
 import { hasSimd128 } from '../wasm/probe.js';
 import { runTasks } from '../threads/pool.js';
 import { LAYER_NORM_EXPORT, LAYER_NORM_SPEC, emitLayerNorm } from './layer-norm-emit.js';
-import { copyIn, copyOutF32, splitRange, threadsFor, withHeap } from './stage.js';
+import { allocF32, onHeap, splitRange, threadsFor } from './stage.js';
 import { checkTwin, validating } from './validate.js';
 
 /** gamma / beta as float64, padded to a multiple of 4 (the kernel reads 4 at a time); absent -> 1 / -0. */
@@ -39,14 +39,10 @@ export function layerNorm(x: Tensor<'f32'>, gamma: Tensor<'f32'> | null, beta: T
   const k = compileKernel(LAYER_NORM_SPEC, emitLayerNorm);
   const g = affine64(gamma, D, 1);
   const b = affine64(beta, D, -0);
-  const out = withHeap([x.size * 4, x.size * 4, g.byteLength, b.byteLength, 8], ([px, py, pg, pb, pe]) => {
-    copyIn(x.data as Float32Array, px);
-    copyIn(g, pg);
-    copyIn(b, pb);
-    copyIn(new Float64Array([eps]), pe);
+  const out = allocF32(x.size);
+  onHeap([x.data as Float32Array, g, b, new Float64Array([eps])], [out], [], ([px, pg, pb, pe], [py]) => {
     const ranges = splitRange(rows, threadsFor(x.size * 4), 4);
     runTasks(k, LAYER_NORM_EXPORT, ranges.map(([r0, r1]) => [px, py, D, r0, r1, pg, pb, pe]));
-    return copyOutF32(py, x.size);
   });
   if (validating()) checkTwin(k.name, out, () => layerNormRef(x, gamma, beta, eps).data as Float32Array);
   return new Tensor('f32', x.shape, out);

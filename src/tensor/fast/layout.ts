@@ -11,6 +11,7 @@ import { Tensor } from '../tensor.js';
 import { concat as concatRef, permute as permuteRef, slice as sliceRef } from '../ops/shape.js';
 import { checkF32, prod, stridesOf } from '../ops/util.js';
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
+import { allocF32 } from './stage.js';
 
 /** Runs shorter than this are copied by a loop; longer ones by TypedArray.set. */
 const SET_MIN = 48;
@@ -33,7 +34,7 @@ export function permute(x: Tensor<'f32'>, perm: readonly number[]): Tensor<'f32'
   const shape = p.map((a) => x.shape[a]);
   const xs = stridesOf(x.shape);
   const X = x.data as Float32Array;
-  const out = new Float32Array(x.size);
+  const out = allocF32(x.size);
   if (x.size === 0) return new Tensor('f32', shape, out);
   // merged dims D (outer to inner) with input strides S
   const D: number[] = [];
@@ -91,7 +92,7 @@ export function slice(x: Tensor<'f32'>, axis: number, start: number, end?: numbe
   const outerN = prod(x.shape, 0, ax);
   const run = (e - s) * inner;
   const X = x.data as Float32Array;
-  const out = new Float32Array(outerN * run);
+  const out = allocF32(outerN * run);
   for (let o = 0; o < outerN; o++) copyRun(X, (o * n + s) * inner, out, o * run, run);
   const shape = x.shape.slice();
   shape[ax] = e - s;
@@ -114,7 +115,7 @@ export function concat(xs: readonly Tensor<'f32'>[], axis = 0): Tensor<'f32'> {
   const inner = prod(first.shape, ax + 1);
   const outerN = prod(first.shape, 0, ax);
   const row = total * inner;
-  const out = new Float32Array(outerN * row);
+  const out = allocF32(outerN * row);
   let at = 0;
   for (const t of xs) {
     const w = t.shape[ax] * inner;
@@ -144,7 +145,7 @@ export function splitHeads(qkv: Tensor<'f32'>, heads: number): { q: Tensor<'f32'
   const H = heads;
   const dh = five ? s[4] : s[2] / (3 * H);
   const X = qkv.data as Float32Array;
-  const parts = [0, 1, 2].map(() => new Float32Array(B * H * N * dh));
+  const parts = [0, 1, 2].map(() => allocF32(B * H * N * dh));
   for (let b = 0; b < B; b++) {
     for (let n = 0; n < N; n++) {
       const src = (b * N + n) * 3 * H * dh;
@@ -165,7 +166,7 @@ export function mergeHeads(x: Tensor<'f32'>): Tensor<'f32'> {
   if (x.ndim !== 4) throw new ShapeError(op, `x must be (B, H, N, dh), got ${fmtShape(x.shape)}`);
   const [B, H, N, dh] = x.shape;
   const X = x.data as Float32Array;
-  const out = new Float32Array(x.size);
+  const out = allocF32(x.size);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       for (let n = 0; n < N; n++) copyRun(X, ((b * H + h) * N + n) * dh, out, ((b * N + n) * H + h) * dh, dh);

@@ -19,7 +19,7 @@ import { compileKernel } from '../wasm/compile.js';
 import { hasSimd128 } from '../wasm/probe.js';
 import { runTasks } from '../threads/pool.js';
 import { SOFTMAX_EXPORT, SOFTMAX_SPEC, emitSoftmax, softmaxScratchBytes } from './softmax-emit.js';
-import { copyIn, copyOutF32, splitRange, threadsFor, withHeap } from './stage.js';
+import { allocF32, onHeap, splitRange, threadsFor } from './stage.js';
 import { checkTwin, validating } from './validate.js';
 
 /** Rows of the (maskRows, n) table a u8 mask stands for, or 0 when the fast path cannot take it. */
@@ -48,11 +48,10 @@ export function softmax(x: Tensor<'f32'>, axis = -1, mask?: Tensor | null): Tens
   const ranges = splitRange(rows, threadsFor(x.size * 16), 4);
   const scr = softmaxScratchBytes(n);
   const mbytes = mask ? maskRows * n : 0;
-  const out = withHeap([x.size * 4, x.size * 4, mbytes, scr * ranges.length], ([px, py, pm, ps]) => {
-    copyIn(x.data as Float32Array, px);
-    if (mask) copyIn(mask.data as Uint8Array, pm);
+  const out = allocF32(x.size);
+  const ins = mask ? [x.data as Float32Array, (mask.data as Uint8Array).subarray(0, mbytes)] : [x.data as Float32Array];
+  onHeap(ins, [out], [scr * ranges.length], ([px, pm = 0], [py], [ps]) => {
     runTasks(k, SOFTMAX_EXPORT, ranges.map(([r0, r1], t) => [px, py, n, r0, r1, pm, Math.max(maskRows, 1), ps + t * scr]));
-    return copyOutF32(py, x.size);
   });
   if (validating()) checkTwin(k.name, out, () => softmaxRef(x, axis, mask).data as Float32Array);
   return new Tensor('f32', x.shape, out);

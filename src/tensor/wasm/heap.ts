@@ -34,6 +34,8 @@ export class Heap {
   private live = new Map<number, number>(); // ptr -> reserved size
   private inUse = 0;
   private peak = 0;
+  /** every buffer object this memory has had (a shared memory's grow makes a new one; old views stay valid) */
+  private readonly buffers = new WeakSet<ArrayBufferLike>();
 
   constructor(opts: { shared?: boolean; initialPages?: number; maxPages?: number } = {}) {
     const initial = opts.initialPages ?? INITIAL_PAGES;
@@ -60,7 +62,17 @@ export class Heap {
     this.memory = mem;
     this.shared = shared && mem.buffer instanceof SharedArrayBuffer;
     this.maxPages = maxPages;
+    this.buffers.add(mem.buffer);
     this.free.push({ ptr: HEAP_ALIGN, size: initial * PAGE_BYTES - HEAP_ALIGN });
+  }
+
+  /**
+   * Is `buf` this heap's memory? True for the current buffer and, when shared, for the buffer
+   * objects of earlier sizes (their views alias the same bytes). A non-shared memory detaches
+   * its old buffer on grow, so only the current one counts.
+   */
+  owns(buf: ArrayBufferLike): boolean {
+    return buf === this.memory.buffer || (this.shared && this.buffers.has(buf));
   }
 
   /** Import descriptor kernels must declare to link against this memory. */
@@ -137,10 +149,23 @@ export class Heap {
     }
   }
 
+  /**
+   * Copy a typed array's bytes to byte offset `ptr`. As bytes: V8 copies typed arrays to or
+   * from a SharedArrayBuffer element by element (4-5x slower than the byte memcpy).
+   */
+  write(src: ArrayBufferView, ptr: number): void {
+    new Uint8Array(this.memory.buffer, ptr, src.byteLength).set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
+  }
+
+  /** Copy `dst.byteLength` bytes from byte offset `ptr` into `dst` (bytes, as `write`). */
+  read(ptr: number, dst: ArrayBufferView): void {
+    new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength).set(new Uint8Array(this.memory.buffer, ptr, dst.byteLength));
+  }
+
   /** Copy a typed array into a fresh allocation; returns the pointer. */
   put(src: ArrayBufferView): number {
     const p = this.alloc(src.byteLength);
-    this.u8().set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength), p);
+    this.write(src, p);
     return p;
   }
 
@@ -153,6 +178,7 @@ export class Heap {
       throw new ValueError('heap.alloc', `cannot allocate ${minBytes} bytes: heap is ${cur} bytes of at most ${this.maxPages * PAGE_BYTES}`);
     }
     this.memory.grow(pages);
+    this.buffers.add(this.memory.buffer);
     const last = this.free[this.free.length - 1];
     if (last && last.ptr + last.size === cur) last.size += pages * PAGE_BYTES;
     else this.free.push({ ptr: cur, size: pages * PAGE_BYTES });

@@ -148,10 +148,10 @@ export function packInHeap(dst: number, B: Float32Array, N: number, K: number, t
   if (N === 0 || K === 0) return;
   const k = gemmF32Kernel();
   const h = heap();
-  const inHeap = B.buffer === h.buffer;
+  const inHeap = h.owns(B.buffer);
   const ps = inHeap ? B.byteOffset : h.alloc(N * K * 4);
   try {
-    if (!inHeap) h.f32().set(B, ps >> 2);
+    if (!inHeap) h.write(B, ps);
     (k.exports[PACK_B_EXPORT] as (s: number, n: number, kk: number, t: number, d: number) => void)(ps, N, K, transB ? 1 : 0, dst);
   } finally {
     if (!inHeap) h.release(ps);
@@ -170,17 +170,17 @@ function run(M: number, N: number, K: number, A: Float32Array, pb: number, bias:
   const h = heap();
   const tasks = splitOutput(M, N, mr, nr, threadsFor(M * N * K));
   const tileBytes = Math.ceil(gemmScratchBytes(k.spec) / 64) * 64;
-  const sharedA = A.buffer === h.buffer;
-  const sharedC = C.buffer === h.buffer;
+  const sharedA = h.owns(A.buffer);
+  const sharedC = h.owns(C.buffer);
   const pa = sharedA ? A.byteOffset : h.alloc(M * K * 4);
   const pc = sharedC ? C.byteOffset : h.alloc(M * N * 4);
   const pbias = bias ? h.alloc(Math.ceil(N / nr) * nr * 4) : 0;
   const ptmp = h.alloc(tasks.length * tileBytes);
   try {
     const f = h.f32();
-    if (!sharedA) f.set(A, pa >> 2);
+    if (!sharedA) h.write(A, pa);
     if (bias) {
-      f.set(bias, pbias >> 2);
+      h.write(bias, pbias);
       f.fill(0, (pbias >> 2) + N, (pbias >> 2) + Math.ceil(N / nr) * nr);
     }
     runTasks(
@@ -188,7 +188,7 @@ function run(M: number, N: number, K: number, A: Float32Array, pb: number, bias:
       GEMM_F32_EXPORT,
       tasks.map(([m0, m1, n0, n1], t) => [pa, K, pb, K, pc, N, pbias, m0, m1, n0, n1, ptmp + t * tileBytes]),
     );
-    if (!sharedC) C.set(h.f32().subarray(pc >> 2, (pc >> 2) + M * N));
+    if (!sharedC) h.read(pc, C);
     if (validating()) validateAgainstTwin(k, M, N, K, A, pb, bias, C);
   } finally {
     h.release(ptmp);
