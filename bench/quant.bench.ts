@@ -20,11 +20,14 @@
  * - float:        our f32 path (packed-weight SIMD GEMM)
  * - w8a8-token:   int8 per-channel weights, dynamic per-token uint8 activations (no calibration)
  * - w8a8-tensor:  int8 per-channel weights, static per-tensor uint8 activations, calibrated by a
- *                 CalibrationRecorder on a few forwards of the float model
+ *                 CalibrationRecorder on a few forwards of the float model (fused gemmI8Static:
+ *                 the quant_rows kernel with the calibrated (s, z), then the int8 GEMM)
  * - w4a16-gG-row: int4 groups of G = 32 / 128 restarting at every row (the int4 kernels' layout)
  * - w4a8-gG-row:  the same weights, per-token uint8 activations
  * - w4a16-gG-flat: QuantWM's flat layout (W.reshape(-1, G)): where groups straddle rows
- *                 (in_features not a multiple of G) the layer runs Ŵ on the f32 GEMM
+ *                 (in_features not a multiple of G) IntegerLinear re-expresses them as row-aligned
+ *                 sub-groups of gcd(in, G) (4 for the predictor's 404 / 84) on the same kernels
+ * - w4a8-gG-flat:  the same weights, per-token uint8 activations
  * Each row lists the path each Linear took (IntegerLinear.kind; fallback reasons in the JSON).
  *
  * Timing: per case 1 warm-up call then ITER calls (tinybench, wall-clock median) and the median
@@ -94,6 +97,7 @@ export const VARIANTS: Variant[] = [
     { name: `w4a16-g${g}-row`, config: { ...w(4, 16), groupSize: g, groupLayout: 'row-aligned' }, calibrate: false },
     { name: `w4a8-g${g}-row`, config: { ...w(4, 8), groupSize: g, groupLayout: 'row-aligned', act: 'per-token' }, calibrate: false },
     { name: `w4a16-g${g}-flat`, config: { ...w(4, 16), groupSize: g, groupLayout: 'flat' }, calibrate: false },
+    { name: `w4a8-g${g}-flat`, config: { ...w(4, 8), groupSize: g, groupLayout: 'flat', act: 'per-token' }, calibrate: false },
   ]),
 ];
 

@@ -25,6 +25,12 @@
  * test/quant/integer-linear.test.ts). W4A16 dequantizes ŵ = fr(s wq) and accumulates k
  * ascending in one float32 accumulator: bit-identical to fake-quant on the reference backend.
  *
+ * Quantized inputs never leave the kernel heap as codes: per-token activations go through
+ * gemmI8Dynamic / gemmW4A8Dynamic (row min/max by the kernel, (s, z) from chooseQParams),
+ * calibrated per-tensor ones through gemmI8Static / gemmW4A8Static (the same quant_rows kernel
+ * with the plan's (s, z)); both replicate quantize() of ./affine.ts bit for bit. Without
+ * WebAssembly SIMD, quantize() runs in TypeScript and the GEMM twins take the codes.
+ *
  * Activation rows whose zero point lies outside the code range (QuantWM's per-token rule does
  * not clamp z, e.g. an all-positive token) go through an exact TypeScript evaluation of the
  * same epilogue (integer dot, then the kernel's float order), so the result is still the
@@ -32,11 +38,11 @@
  */
 import { ValueError, ShapeError, fmtShape } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
-import { gemmI8, gemmI8Dynamic, packI8, type PackedI8 } from '../tensor/wasm/int8/gemm.js';
-import type { DynamicQuant } from '../tensor/wasm/int8/quantize.js';
+import { gemmI8, gemmI8Dynamic, gemmI8Static, packI8, type PackedI8 } from '../tensor/wasm/int8/gemm.js';
+import type { DynamicQuant, StaticQuant } from '../tensor/wasm/int8/quantize.js';
 import { hasSimd128 } from '../tensor/wasm/probe.js';
 import type { QuantizedActivations } from '../tensor/wasm/int8/ref.js';
-import { gemmW4A16, gemmW4A8, gemmW4A8Dynamic, packI4, type PackedI4 } from '../tensor/wasm/int4/gemm.js';
+import { gemmW4A16, gemmW4A8, gemmW4A8Dynamic, gemmW4A8Static, packI4, type PackedI4 } from '../tensor/wasm/int4/gemm.js';
 import { groupCount, type Int4Weights } from '../tensor/wasm/int4/ref.js';
 import { chooseQParams, convention, groupMinMax, quantize, type QParams } from './affine.js';
 import { bitType } from './bittype.js';
@@ -112,6 +118,27 @@ function dynamicQuant(act: ActQuant): DynamicQuant {
     formula: { scaleOp: conv.scaleOp, zeroPoint: conv.zeroPoint, qmin: bt.qmin, qmax: bt.qmax },
     unsigned: !act.signed,
     outOfRange: 'report',
+  };
+}
+
+/**
+ * A calibrated per-tensor activation quantizer for the fused static kernels (gemmI8Static,
+ * gemmW4A8Static): the plan's own (s, z) and its convention's code formula, so the kernel's
+ * codes are quantize() of ./affine.ts. null when the zero point lies outside the code range
+ * (every row is then evaluated exactly).
+ */
+function staticQuant(act: ActQuant, where: string): StaticQuant | null {
+  if (!act.qparams) throw new ValueError(where, 'static per-tensor activation quantizer is not calibrated');
+  const bt = bitType(act.bits, act.signed);
+  const conv = convention(act.convention);
+  const z = act.qparams.zeroPoint[0];
+  const [lo, hi] = act.signed ? [-128, 127] : [0, 255];
+  if (z < lo || z > hi || conv.rounding !== 'half-even') return null;
+  return {
+    scale: act.qparams.scale[0],
+    zero: z,
+    formula: { scaleOp: conv.scaleOp, zeroPoint: conv.zeroPoint, qmin: bt.qmin, qmax: bt.qmax },
+    unsigned: !act.signed,
   };
 }
 
@@ -259,6 +286,15 @@ export class IntegerLinear {
       const r = this.kind === 'w8a8-int8-gemm' ? gemmI8Dynamic(x.f32, M, this.i8 as PackedI8, this.dyn, this.bias, out) : gemmW4A8Dynamic(x.f32, M, this.i4 as PackedI4, this.dyn, this.bias, out);
       if (r.badRows.length) this.exactRows(x, r.badRows, out);
       return new Tensor('f32', [M, N], out);
+    }
+    if (act.granularity === 'per-tensor' && hasSimd128()) {
+      // static per-tensor: codes by the quantize kernel with the calibrated (s, z), then the GEMM, in one call
+      const st = staticQuant(act, where);
+      if (st) {
+        if (this.kind === 'w8a8-int8-gemm') gemmI8Static(x.f32, M, this.i8 as PackedI8, st, this.bias, out);
+        else gemmW4A8Static(x.f32, M, this.i4 as PackedI4, st, this.bias, out);
+        return new Tensor('f32', [M, N], out);
+      }
     }
     const { a, badRows } = quantizeActivations(x, act, where);
     if (this.kind === 'w8a8-int8-gemm') gemmI8(a, this.i8 as PackedI8, this.bias, out);

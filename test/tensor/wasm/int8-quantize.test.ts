@@ -12,9 +12,11 @@ import fc from 'fast-check';
 import { Rng } from '../../../src/tensor/rng.js';
 import { Tensor } from '../../../src/tensor/tensor.js';
 import { ValueError } from '../../../src/tensor/errors.js';
-import { quantizeRowsI8, rowMinMax, type CodeFormula, type DynamicQuant } from '../../../src/tensor/wasm/int8/quantize.js';
-import { gemmI8, gemmI8Dynamic, packI8 } from '../../../src/tensor/wasm/int8/gemm.js';
-import { gemmW4A8, gemmW4A8Dynamic, packI4 } from '../../../src/tensor/wasm/int4/gemm.js';
+import { quantizeRowsI8, rowMinMax, type CodeFormula, type DynamicQuant, type StaticQuant } from '../../../src/tensor/wasm/int8/quantize.js';
+import { quantizeRowsRef, roundEvenRef } from '../../../src/tensor/wasm/int8/quantize-ref.js';
+import { roundHalfEven } from '../../../src/quant/round.js';
+import { gemmI8, gemmI8Dynamic, gemmI8Static, packI8 } from '../../../src/tensor/wasm/int8/gemm.js';
+import { gemmW4A8, gemmW4A8Dynamic, gemmW4A8Static, packI4 } from '../../../src/tensor/wasm/int4/gemm.js';
 import { genInt4Weights, genInt8Weights, expectBitExact } from './int-gen.js';
 import { CONVENTIONS, chooseQParams, groupMinMax, quantize, quantizeValue, type ConventionName } from '../../../src/quant/affine.js';
 import { bitType } from '../../../src/quant/bittype.js';
@@ -36,7 +38,7 @@ function rowValues(rng: Rng, K: number, s: number, z: number): Float32Array {
   return x;
 }
 
-describe('quantizeRowsI8 == quantizeValue of src/quant/affine.ts (bit-exact codes)', () => {
+describe('quantizeRowsI8 (kernel) == quantizeRowsRef (twin) == quantizeValue of src/quant/affine.ts (bit-exact codes)', () => {
   it('conventions × code ranges × per-row/per-tensor, K around the 16-value step, exact ties', () => {
     let runs = 0;
     fc.assert(
@@ -62,10 +64,14 @@ describe('quantizeRowsI8 == quantizeValue of src/quant/affine.ts (bit-exact code
           const formula: CodeFormula = { scaleOp: c.scaleOp, zeroPoint: c.zeroPoint, qmin, qmax };
           const got = qmin < 0 ? new Int8Array(M * K) : new Uint8Array(M * K);
           quantizeRowsI8(x, M, K, scale, zero, formula, got);
+          const twin = qmin < 0 ? new Int8Array(M * K) : new Uint8Array(M * K);
+          quantizeRowsRef(x, M, K, scale, zero, formula, twin);
           for (let i = 0; i < M * K; i++) {
             const g = perRow ? Math.floor(i / K) : 0;
             const want = quantizeValue(x[i], scale[g], fr(1 / scale[g]), zero[g], qmin, qmax, c);
-            if (got[i] !== want) throw new Error(`${conv} [${qmin},${qmax}] x[${i}] = ${x[i]} s = ${scale[g]} z = ${zero[g]}: kernel ${got[i]} quantizeValue ${want}`);
+            if (got[i] !== want || twin[i] !== want) {
+              throw new Error(`${conv} [${qmin},${qmax}] x[${i}] = ${x[i]} s = ${scale[g]} z = ${zero[g]}: kernel ${got[i]} twin ${twin[i]} quantizeValue ${want}`);
+            }
           }
         },
       ),
@@ -225,6 +231,77 @@ describe('gemmI8Dynamic / gemmW4A8Dynamic == quantize (src/quant) then gemmI8 / 
       gemmI8(row, w8, null, ref);
       expectBitExact('gemmI8Dynamic report', `row ${m}`, ref, got.subarray(m * N, (m + 1) * N));
     }
+    w8.free();
+  });
+});
+
+describe('roundEvenRef (the twin\'s rounding) == roundHalfEven of src/quant/round.ts', () => {
+  it('ties ±0.5, ±1.5, ±2.5, -0, ±Infinity, float32 values near 2^23, random', () => {
+    const xs = [0.5, -0.5, 1.5, -1.5, 2.5, -2.5, -0, 0, -0.3, 0.49999997, 2 ** 23 - 0.5, -(2 ** 23) + 0.5, 2 ** 23 + 1, Infinity, -Infinity];
+    const rng = new Rng(5);
+    for (let i = 0; i < 2000; i++) xs.push(fr((rng.uniform() - 0.5) * 2 ** rng.int(26)), fr(rng.int(4000) - 2000 + 0.5));
+    for (const x of xs) expect(Object.is(roundEvenRef(x), roundHalfEven(x)), `x = ${x}`).toBe(true);
+  });
+});
+
+describe('gemmI8Static / gemmW4A8Static == quantize (src/quant) with the calibrated per-tensor (s, z), then gemmI8 / gemmW4A8 (bit-exact)', () => {
+  it('uint8 minmax-asym (quantwm-uniform, pre-round z) and int8 absmax-floor; conventions quantwm-uniform, onnx, torch; exact ties on the grid', () => {
+    let runs = 0;
+    fc.assert(
+      fc.property(
+        fc.constantFrom(1, 5, 17),
+        fc.constantFrom(7, 9),
+        fc.constantFrom(3, 33, 148),
+        fc.boolean(),
+        fc.constantFrom<ConventionName>('quantwm-uniform', 'onnx', 'torch'),
+        fc.nat(),
+        (M, N, K, unsigned, conv, seed) => {
+          runs++;
+          const rng = new Rng(seed);
+          const bt = bitType(8, !unsigned);
+          const rule = unsigned ? 'minmax-asym' : 'absmax-floor';
+          // calibrated on other data (a range wider than x's in places: saturating codes too)
+          const qp = chooseQParams(Float32Array.of(fr(-2 - rng.uniform())), Float32Array.of(fr(2 + 3 * rng.uniform())), bt, rule);
+          const s = qp.scale[0];
+          const z = qp.zeroPoint[0];
+          const x = new Float32Array(M * K).map(() => (rng.int(2) ? fr((rng.int(300) - 150 - z + 0.5) * s) : fr(rng.normal() * 3)));
+          const c = CONVENTIONS[conv];
+          const st: StaticQuant = { scale: s, zero: z, unsigned, formula: { scaleOp: c.scaleOp, zeroPoint: c.zeroPoint, qmin: bt.qmin, qmax: bt.qmax } };
+          const t = new Tensor('f32', [M, K], x);
+          const codes = quantize(t, qp, groupLayout([M, K], PER_TENSOR), bt, c).data as Int8Array | Uint8Array;
+          const acts = { data: codes, M, K, scales: qp.scale, zeros: Int32Array.from(qp.zeroPoint) };
+          const w8 = packI8(genInt8Weights(rng, N, K, rng.int(2) === 1, 'random'));
+          const w4 = packI4(genInt4Weights(rng, N, K, 16, rng.int(2) === 1, 'random'));
+          const bias = rng.int(2) ? new Float32Array(N).map(() => rng.normal()) : null;
+          try {
+            const ref = new Float32Array(M * N);
+            const got = new Float32Array(M * N);
+            gemmI8(acts, w8, bias, ref);
+            gemmI8Static(x, M, w8, st, bias, got);
+            expectBitExact('gemmI8Static', `M×N×K=${M}×${N}×${K} ${rule} ${conv}`, ref, got);
+            gemmW4A8(acts, w4, bias, ref);
+            gemmW4A8Static(x, M, w4, st, bias, got);
+            expectBitExact('gemmW4A8Static', `M×N×K=${M}×${N}×${K} ${rule} ${conv}`, ref, got);
+          } finally {
+            w8.free();
+            w4.free();
+          }
+        },
+      ),
+      { numRuns: 40, seed: 0x54 },
+    );
+    expect(runs).toBe(40);
+  });
+
+  it('NaN in x, a zero point outside the code range, a bad scale -> ValueError', () => {
+    const w8 = packI8(genInt8Weights(new Rng(1), 3, 4, false, 'random'));
+    const x = new Float32Array(8).fill(1);
+    x[6] = NaN;
+    const st: StaticQuant = { scale: 0.1, zero: 3, unsigned: true, formula: { scaleOp: 'div', zeroPoint: 'pre-round', qmin: 0, qmax: 255 } };
+    expect(() => gemmI8Static(x, 2, w8, st, null, new Float32Array(6))).toThrow(/x\[6\] \(row 1\) is NaN/);
+    x[6] = 1;
+    expect(() => gemmI8Static(x, 2, w8, { ...st, zero: 256 }, null, new Float32Array(6))).toThrow(/zero point 256 is outside the code range \[0, 255\]/);
+    expect(() => gemmI8Static(x, 2, w8, { ...st, scale: 0 }, null, new Float32Array(6))).toThrow(ValueError);
     w8.free();
   });
 });

@@ -4,6 +4,7 @@
  *   const wp = packI4(int4Weights);             // once, at load (serves both kernels)
  *   gemmW4A16(M, x, wp, bias, out);             // f32 activations
  *   gemmW4A8(acts, wp, bias, out);              // int8/uint8 activations (e.g. per-token)
+ *   gemmW4A8Dynamic / gemmW4A8Static(x, M, wp, q, bias, out)   // f32 x quantized inside the call
  *   wp.free();                                  // or left to GC
  *
  * Falls back to the twins where WebAssembly SIMD is absent.
@@ -14,8 +15,8 @@ import { compileKernel } from '../compile.js';
 import type { KernelSpec } from '../spec.js';
 import { heap } from '../heap.js';
 import { a16Bytes } from '../int8/layout.js';
-import { carve, dynamicStageSizes, pointers, registry, stageCodes, stageDynamic, useWasm, type DynamicResult, type GemmOptions, type StageActivations } from '../int8/gemm.js';
-import type { DynamicQuant } from '../int8/quantize.js';
+import { carve, dynamicStageSizes, pointers, registry, stageCodes, stageDynamic, stageStatic, staticStageSizes, useWasm, type DynamicResult, type GemmOptions, type StageActivations } from '../int8/gemm.js';
+import type { DynamicQuant, StaticQuant } from '../int8/quantize.js';
 import { checkActivations, checkBiasOut, type QuantizedActivations } from '../int8/ref.js';
 import { runSplit, splitParts } from '../int8/split.js';
 import { compareWithTwin, intValidating } from '../int8/validate.js';
@@ -199,6 +200,24 @@ export function gemmW4A8Dynamic(
   const used: DynamicResult[] = [];
   runW4A8(where, w, M, dynamicStageSizes(M, w.K), stageDynamic(where, x, M, w.K, dyn, used), bias, out, opts);
   return used[0];
+}
+
+/**
+ * Static W4A8 in one call: quantize x with the calibrated per-tensor (s, z) of `st` inside the
+ * heap, then gemmW4A8. Equals gemmW4A8 on the codes of quantize(x) with (s, z) bit for bit.
+ * @param x (M, K) float32
+ * @throws ValueError on NaN in x or a zero point outside the code range
+ */
+export function gemmW4A8Static(
+  x: Float32Array, M: number, w: PackedI4, st: StaticQuant, bias: Float32Array | null, out: Float32Array, opts: GemmOptions = {},
+): void {
+  const where = 'gemmW4A8Static';
+  checkPacked(where, w);
+  if (!Number.isInteger(M) || M < 1) throw new ShapeError(where, `M must be a positive integer, got ${M}`);
+  if (x.length !== M * w.K) throw new ShapeError(where, `x has length ${x.length}, expected M·K = ${M}·${w.K}`);
+  checkBiasOut(where, M, w.N, bias, out);
+  if (w.host) throw new ValueError(where, 'WebAssembly SIMD is unavailable: quantize with src/quant and call gemmW4A8');
+  runW4A8(where, w, M, staticStageSizes(M, w.K), stageStatic(where, x, M, w.K, st), bias, out, opts);
 }
 
 function runW4A8(

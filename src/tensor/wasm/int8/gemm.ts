@@ -5,6 +5,7 @@
  *
  *   const wp = packI8({ data, N, K, scales, zeros: null });      // once, at load
  *   gemmI8(acts, wp, bias, out);                                   // per call
+ *   gemmI8Dynamic / gemmI8Static(x, M, wp, q, bias, out)          // f32 x quantized inside the call
  *   wp.free();                                                     // when the layer dies (or GC)
  */
 import { ShapeError, ValueError } from '../../errors.js';
@@ -15,7 +16,7 @@ import { runSplit, splitParts, type SplitCall } from './split.js';
 import { compareWithTwin, intValidating } from './validate.js';
 import { carve, pointers, useWasm } from './scratch.js';
 export { carve, pointers, useWasm } from './scratch.js';
-import { quantizeInHeap, quantizeScratchSizes, type DynamicQuant } from './quantize.js';
+import { quantizeInHeap, quantizeScratchSizes, quantizeStaticInHeap, staticScratchSizes, type DynamicQuant, type StaticQuant } from './quantize.js';
 import { kernelName } from '../spec.js';
 import { GEMM_I8_SPEC, emitGemmI8, specPanelBytes } from './emit.js';
 import { I8_MR, I8_NR, a16Bytes, packI8Host, unpackI8Host, type HostPackedI8, type I8PanelDims } from './layout.js';
@@ -177,6 +178,28 @@ export function stageDynamic(where: string, x: Float32Array, M: number, K: numbe
   };
 }
 
+/** Stage float rows quantized on the fly with a fixed per-tensor (s, z) (quantizeStaticInHeap): x copied once, codes never leave the heap. */
+export function stageStatic(where: string, x: Float32Array, M: number, K: number, st: StaticQuant): StageActivations {
+  return (ptr) => {
+    const h = heap();
+    new Float32Array(h.buffer, ptr.X, M * K).set(x);
+    quantizeStaticInHeap(where, x, M, K, ptr.X, ptr.A, ptr, st);
+    const sA = new Float32Array(M).fill(st.scale);
+    const zA = new Int32Array(M).fill(st.zero);
+    const codesPtr = ptr.A;
+    const acts = (): QuantizedActivations => ({
+      data: st.unsigned ? new Uint8Array(h.buffer, codesPtr, M * K).slice() : new Int8Array(h.buffer, codesPtr, M * K).slice(),
+      M, K, scales: Float32Array.of(st.scale), zeros: Int32Array.of(st.zero),
+    });
+    return { signed: !st.unsigned, sA, zA, acts };
+  };
+}
+
+/** Heap sizes the static stage adds to a call's carve. */
+export function staticStageSizes(M: number, K: number): Record<string, number> {
+  return { X: M * K * 4, ...staticScratchSizes(M) };
+}
+
 /** What a dynamic call quantized with: (scale, zero) of length 1 or M, and the rows it could not take. */
 export interface DynamicResult {
   readonly scale: Float32Array;
@@ -230,6 +253,24 @@ export function gemmI8Dynamic(
   const used: DynamicResult[] = [];
   runGemmI8(where, w, M, w.K, dynamicStageSizes(M, w.K), stageDynamic(where, x, M, w.K, dyn, used), bias, out, opts);
   return used[0];
+}
+
+/**
+ * Static W8A8 in one call: quantize x with the calibrated per-tensor (s, z) of `st` inside the
+ * heap (the code formula only: exactly quantize() of src/quant/affine.ts with those parameters),
+ * then gemmI8. Equals `gemmI8({codes of quantize(x), s, z}, w, bias, out)` bit for bit.
+ * @param x (M, K) float32
+ * @throws ValueError on NaN in x or a zero point outside the code range
+ */
+export function gemmI8Static(
+  x: Float32Array, M: number, w: PackedI8, st: StaticQuant, bias: Float32Array | null, out: Float32Array, opts: GemmOptions = {},
+): void {
+  const where = 'gemmI8Static';
+  if (!Number.isInteger(M) || M < 1) throw new ShapeError(where, `M must be a positive integer, got ${M}`);
+  if (x.length !== M * w.K) throw new ShapeError(where, `x has length ${x.length}, expected M·K = ${M}·${w.K}`);
+  checkBiasOut(where, M, w.N, bias, out);
+  if (w.host) throw new ValueError(where, 'WebAssembly SIMD is unavailable: quantize with src/quant and call gemmI8');
+  runGemmI8(where, w, M, w.K, staticStageSizes(M, w.K), stageStatic(where, x, M, w.K, st), bias, out, opts);
 }
 
 function runGemmI8(

@@ -13,10 +13,15 @@
  *   code = clamp(q, qmin, qmax)
  *
  * with f32x4.div / f32x4.mul (correctly rounded), f32x4.nearest (round half to even) and
- * f32x4.add, the same float32 operations as quantizeValue's Math.fround steps. The test
- * (test/tensor/wasm/int8-quantize.test.ts) holds it equal to quantizeValue itself, ties included.
- * NaN inputs are a ValueError, as in `quantize`; ±Infinity clamp to the range ends.
- * Without WebAssembly SIMD, `quantizeRowsI8` throws (callers use `quantize` of src/quant).
+ * f32x4.add, the same float32 operations as quantizeValue's Math.fround steps. Its catalog twin
+ * is ./quantize-ref.ts; the test (test/tensor/wasm/int8-quantize.test.ts) holds kernel, twin
+ * and quantizeValue itself equal, ties included. NaN inputs are a ValueError, as in `quantize`;
+ * ±Infinity clamp to the range ends. Without WebAssembly SIMD, `quantizeRowsI8` runs the twin.
+ *
+ * Two ways into the GEMMs without the codes ever leaving the heap:
+ *   dynamic (per token, or per tensor from this call's range): `quantizeInHeap`, row min/max
+ *     by the kernel, then the caller's chooseQParams, then the code formula;
+ *   static (per tensor, calibrated (s, z)): `quantizeStaticInHeap`, the code formula alone.
  */
 import { ShapeError, ValueError } from '../../errors.js';
 import { ModuleBuilder, f32, f32x4, i16x8, i32, i32x4, i8x16, select, v128 } from '../emit/index.js';
@@ -25,6 +30,7 @@ import { compileKernel } from '../compile.js';
 import { heap } from '../heap.js';
 import { kernelName, type EmitContext, type KernelSpec } from '../spec.js';
 import { carve, useWasm } from './scratch.js';
+import { quantizeRowsRef } from './quantize-ref.js';
 
 /** 1.5·2^23: v + MAGIC has the integer v in its low mantissa bits for |v| < 2^22. */
 const MAGIC = 12582912;
@@ -348,7 +354,10 @@ export function quantizeRowsI8(
     const i = x.findIndex((v) => v !== v);
     throw new ValueError(where, `x[${i}] (row ${Math.floor(i / K)}) is NaN`);
   };
-  requireWasm(where);
+  if (!useWasm()) {
+    quantizeRowsRef(x, M, K, scale, zero, formula, out);
+    return;
+  }
   const h = heap();
   const { off, total } = carve({ X: M * K * 4, S: M * 4, INV: M * 4, Z: M * 4, Q: M * K, nan: 4 });
   const base = h.alloc(total);
@@ -365,5 +374,52 @@ export function quantizeRowsI8(
     out.set(unsigned ? new Uint8Array(h.buffer, base + off.Q, M * K) : new Int8Array(h.buffer, base + off.Q, M * K));
   } finally {
     h.release(base);
+  }
+}
+
+/**
+ * A static (calibrated) per-tensor activation quantizer: one (scale, zero) for every row, the
+ * convention's code formula, uint8 or int8 codes. The zero point must lie in the code range
+ * (the kernels' i16 widening contract).
+ */
+export interface StaticQuant {
+  readonly scale: number;
+  readonly zero: number;
+  readonly formula: CodeFormula;
+  readonly unsigned: boolean;
+}
+
+/** Heap bytes `quantizeStaticInHeap` needs for M rows (x is read from the caller's heap pointer). */
+export function staticScratchSizes(M: number): Record<string, number> {
+  return { q_S: M * 4, q_INV: M * 4, q_Z: M * 4, q_nan: 4 };
+}
+
+/**
+ * Static quantization inside the heap: x (M, K) f32 at `xPtr` -> codes (M, K) at `qPtr` with
+ * the fixed (s, z) of `st` broadcast to every row, by the same `quantize` kernel as the dynamic
+ * path (no min/max pass). `scratch` holds the absolute pointers of staticScratchSizes. `x` is the
+ * caller's host copy, used only to name a NaN.
+ * @throws ValueError on NaN in x, a scale that is not positive finite, or a zero point that is
+ *   not an integer inside the code range
+ */
+export function quantizeStaticInHeap(
+  where: string, x: Float32Array, M: number, K: number, xPtr: number, qPtr: number, scratch: Record<string, number>, st: StaticQuant,
+): void {
+  requireWasm(where);
+  const [lo, hi] = st.unsigned ? [0, 255] : [-128, 127];
+  if (!(st.zero >= lo && st.zero <= hi)) throw new ValueError(where, `zero point ${st.zero} is outside the code range [${lo}, ${hi}]`);
+  const { S, Z, INV } = rowParams(where, M, Float32Array.of(st.scale), Float32Array.of(st.zero), st.formula, st.unsigned);
+  const h = heap();
+  const k = compileKernel(QUANT_ROWS_SPEC, emitQuantRows);
+  new Float32Array(h.buffer, scratch.q_S, M).set(S);
+  new Float32Array(h.buffer, scratch.q_INV, M).set(INV);
+  new Float32Array(h.buffer, scratch.q_Z, M).set(Z);
+  (k.exports.quantize as (...a: number[]) => void)(
+    xPtr, M, K, scratch.q_S, scratch.q_INV, scratch.q_Z, st.formula.qmin, st.formula.qmax,
+    st.formula.scaleOp === 'div' ? 1 : 0, st.formula.zeroPoint === 'post-round' ? 1 : 0, st.unsigned ? 1 : 0, qPtr, scratch.q_nan,
+  );
+  if (new Int32Array(h.buffer, scratch.q_nan, 1)[0] !== 0) {
+    const i = x.findIndex((v) => v !== v);
+    throw new ValueError(where, `x[${i}] (row ${Math.floor(i / K)}) is NaN`);
   }
 }
