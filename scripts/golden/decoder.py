@@ -28,14 +28,14 @@ PyTorch's float32 output must sit within LAMBDA = 6 modelled standard deviations
 below); the stored tolerance is LAMBDA sqrt(2) sigma (two independent float32 implementations), maximised
 over each image row (the last axis, W).
 """
-import json, math, os, sys
+import math, os, sys
 from collections import OrderedDict
 
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import EV, LAMBDA, add, check, dot_local, linear, row_tolerance, rss, write_safetensors  # noqa: E402
+from model import EV, LAMBDA, add, check, dot_local, linear, row_tolerance, rss, write_golden, write_safetensors  # noqa: E402
 
 SEED = 20240614
 FORMAT = 'quantwm-golden-decoder/1'
@@ -179,13 +179,6 @@ def main():
     assert img32.shape == (BATCH, 3, S, S)
 
     arrays = OrderedDict([('tokens', tokens), ('images', img32), ('images_tol', row_tolerance(ev))])
-    index, blob = OrderedDict(), bytearray()
-    for name, t in arrays.items():
-        b = t.detach().contiguous().numpy().astype('<f4').tobytes()
-        index[name] = {'dtype': 'f32', 'shape': list(t.shape), 'offset': len(blob), 'bytes': len(b)}
-        blob += b
-    with open(os.path.join(OUT, 'golden.bin'), 'wb') as f:
-        f.write(bytes(blob))
     meta = {
         'format': FORMAT, 'torch': torch.__version__, 'seed': SEED, 'generator': 'scripts/golden/decoder.py',
         'latentDim': DV, 'grid': GRID, 'decoder': {'channels': CHANNELS, 'stages': STAGES},
@@ -193,12 +186,8 @@ def main():
         'torch_ratio_to_bound': ratio,
         'params': sum(v.numel() for v in sd.values()),
         'max_abs_image': img32.abs().max().item(),
-        'arrays': index,
     }
-    with open(os.path.join(OUT, 'golden.json'), 'w') as f:
-        json.dump(meta, f, indent=1)
-        f.write('\n')
-    total = sum(os.path.getsize(os.path.join(OUT, n)) for n in os.listdir(OUT))
+    total = write_golden(OUT, arrays, meta)
     print(f'wrote {OUT}: {total} bytes, {meta["params"]} parameters, max |image| {meta["max_abs_image"]:.3f}')
 
 

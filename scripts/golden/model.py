@@ -636,6 +636,24 @@ def row_tolerance(ev):
     return torch.nextafter(t, torch.full_like(t, math.inf))
 
 
+def write_golden(out, arrays, meta):
+    """golden.bin: the arrays' little-endian bytes back to back (f32 or u8, each start 4-byte aligned);
+    golden.json: meta plus 'arrays', their index {name: {dtype, shape, offset, bytes}}. Returns the folder's size."""
+    index, blob = OrderedDict(), bytearray()
+    for name, t in arrays.items():
+        t = t.detach().contiguous()
+        b = t.numpy().astype('<f4' if t.dtype == torch.float32 else 'u1').tobytes()
+        index[name] = {'dtype': 'f32' if t.dtype == torch.float32 else 'u8', 'shape': list(t.shape), 'offset': len(blob), 'bytes': len(b)}
+        blob += b
+        blob += b'\0' * ((4 - len(blob) % 4) % 4)
+    with open(os.path.join(out, 'golden.bin'), 'wb') as f:
+        f.write(bytes(blob))
+    with open(os.path.join(out, 'golden.json'), 'w') as f:
+        json.dump(dict(meta, arrays=index), f, indent=1)
+        f.write('\n')
+    return sum(os.path.getsize(os.path.join(out, n)) for n in os.listdir(out))
+
+
 def main():
     torch.manual_seed(SEED)
     g = torch.Generator().manual_seed(SEED)
@@ -709,15 +727,6 @@ def main():
         ('rollout_proprio', r_proprio[:, 0].contiguous()), ('rollout_actions', r_actions),
         ('rollout_z', roll32), ('rollout_tol', row_tolerance(roll_ev)),
     ])
-    index, blob = OrderedDict(), bytearray()
-    for name, t in arrays.items():
-        t = t.detach().contiguous()
-        b = t.numpy().astype('<f4' if t.dtype == torch.float32 else 'u1').tobytes()
-        index[name] = {'dtype': 'f32' if t.dtype == torch.float32 else 'u8', 'shape': list(t.shape), 'offset': len(blob), 'bytes': len(b)}
-        blob += b
-        blob += b'\0' * ((4 - len(blob) % 4) % 4)
-    with open(os.path.join(OUT, 'golden.bin'), 'wb') as f:
-        f.write(bytes(blob))
     meta = {
         'format': FORMAT, 'torch': torch.__version__, 'torchvision': torchvision.__version__, 'seed': SEED,
         'generator': 'scripts/golden/model.py',
@@ -734,13 +743,8 @@ def main():
         'stats': {'proprioMean': PROPRIO_MEAN, 'proprioStd': PROPRIO_STD, 'actionMean': [0.0, 0.0], 'actionStd': [1.0, 1.0]},
         'rollout_images': ridx,
         'torch_ratio_to_bound': ratios,
-        'arrays': index,
     }
-    with open(os.path.join(OUT, 'golden.json'), 'w') as f:
-        json.dump(meta, f, indent=1)
-        f.write('\n')
-    total = sum(os.path.getsize(os.path.join(OUT, n)) for n in os.listdir(OUT))
-    print(f'wrote {OUT}: {total} bytes')
+    print(f'wrote {OUT}: {write_golden(OUT, arrays, meta)} bytes')
 
 
 if __name__ == '__main__':
