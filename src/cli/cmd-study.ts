@@ -1,6 +1,7 @@
 import { generateDataset } from '../env/dataset/generate.js';
 import type { Dataset } from '../env/dataset/dataset.js';
 import { ENV_NAMES, type EnvName } from '../env/types.js';
+import { nodeModuleWorkers } from '../platform/module-workers-node.js';
 import { nodePlatform } from '../platform/node.js';
 import { makeCellRunner } from '../study/cells.js';
 import { k8sManifest, slurmScript } from '../study/emit.js';
@@ -8,6 +9,7 @@ import { paperGrid, parseShard, quickGrid, shardCells, type Cell, type Method } 
 import { renderPlots, renderReport } from '../study/report.js';
 import type { CellResult, CellTiming } from '../study/results.js';
 import { loadTimings, mergeResults, runStudy } from '../study/runner.js';
+import { composeStrips, STRIP_EPISODES, STRIP_ROWS_DIR, stripCells } from '../study/strips.js';
 import { defaultSettings } from '../study/task.js';
 import { ValueError } from '../tensor/errors.js';
 import { parseArgs } from './args.js';
@@ -42,19 +44,27 @@ Usage: quantwm study [options]
   --weights DIR       where <task>.qwm live (default weights)
   --data DIR          where <task>/dataset.qwmd live (PushT goals); generated when absent
   --threads N         kernel threads (default: every core; results do not depend on it)
+  --jobs N            episodes of a cell evaluated in parallel, one single-threaded worker each
+                      (default: the thread count; 1 = one at a time on --threads kernel threads);
+                      results do not depend on it
 
 Writes DIR/results.jsonl (one line per finished cell, deterministic), DIR/timings.jsonl,
-DIR/report.md and DIR/*.svg, regenerated from the results after every run.
+DIR/report.md, DIR/*.svg and DIR/strip-<task>-ep<n>.png (the first plan of the first
+${STRIP_EPISODES} episodes, real vs imagined, float and the lowest-bit cell of each family; their
+rows are kept in DIR/${STRIP_ROWS_DIR}/), regenerated from the results after every run.
 `;
 
 function list(v: unknown): string[] | undefined {
   return typeof v === 'string' ? v.split(',').filter(Boolean) : undefined;
 }
 
-async function writeReport(dir: string, results: CellResult[], timings: Map<string, CellTiming>): Promise<void> {
+/** report.md, the SVG plots and the episode strips of `dirs` (composed from their strip rows), written to `out`. */
+async function writeReport(dirs: readonly string[], out: string, results: CellResult[], timings: Map<string, CellTiming>): Promise<void> {
   const enc = new TextEncoder();
-  await nodePlatform.writeFile(`${dir}/report.md`, enc.encode(renderReport(results, timings)));
-  for (const [name, svg] of renderPlots(results)) await nodePlatform.writeFile(`${dir}/${name}`, enc.encode(svg));
+  const strips = await composeStrips(nodePlatform, dirs, results);
+  for (const x of strips) await nodePlatform.writeFile(`${out}/${x.file}`, x.png);
+  await nodePlatform.writeFile(`${out}/report.md`, enc.encode(renderReport(results, timings, undefined, strips)));
+  for (const [name, svg] of renderPlots(results)) await nodePlatform.writeFile(`${out}/${name}`, enc.encode(svg));
 }
 
 export const studyCommand: Command = {
@@ -63,7 +73,7 @@ export const studyCommand: Command = {
   help: HELP,
   async run(argv) {
     const { opts } = parseArgs('study', argv, {
-      options: { preset: 'string', tasks: 'string', methods: 'string', bits: 'string', episodes: 'number', 'max-iter': 'number', 'calib-episodes': 'number', 'group-small': 'number', out: 'string', shard: 'string', weights: 'string', data: 'string', threads: 'number', emit: 'string', shards: 'number' },
+      options: { preset: 'string', tasks: 'string', methods: 'string', bits: 'string', episodes: 'number', 'max-iter': 'number', 'calib-episodes': 'number', 'group-small': 'number', out: 'string', shard: 'string', weights: 'string', data: 'string', threads: 'number', jobs: 'number', emit: 'string', shards: 'number' },
       positionals: 0,
     });
     const presetName = (opts.preset as string | undefined) ?? 'quick';
@@ -89,11 +99,14 @@ export const studyCommand: Command = {
       else throw new ValueError('--emit', `must be slurm or k8s, got '${String(opts.emit)}'`);
       return 0;
     }
+    const strips = stripCells(cells); // from the whole grid, so every shard agrees
     if (opts.shard) {
       const { index, count } = parseShard(opts.shard as string);
       cells = shardCells(cells, index, count);
     }
-    applyThreads(opts.threads as number | undefined);
+    const threads = applyThreads(opts.threads as number | undefined);
+    const jobs = (opts.jobs as number | undefined) ?? threads;
+    if (!Number.isInteger(jobs) || jobs < 1) throw new ValueError('--jobs', `must be a positive integer, got ${jobs}`);
     const episodes = (opts.episodes as number | undefined) ?? preset.episodes;
     const maxIter = (opts['max-iter'] as number | undefined) ?? preset.maxIter;
     const weightsDir = (opts.weights as string | undefined) ?? 'weights';
@@ -117,8 +130,11 @@ export const studyCommand: Command = {
       },
       calib: { episodes: (opts['calib-episodes'] as number | undefined) ?? preset.calibEpisodes, quantIter: 2, rows: 2048 },
       groupLayout: 'flat',
+      jobs,
+      workers: nodeModuleWorkers,
+      strips: { keys: strips, episodes: STRIP_EPISODES },
     });
-    process.stderr.write(`study: ${cells.length} cells (${presetName}), ${episodes} episodes each, results in ${out}\n`);
+    process.stderr.write(`study: ${cells.length} cells (${presetName}), ${episodes} episodes each (${jobs} in parallel), results in ${out}\n`);
     const results = await runStudy({
       platform: nodePlatform,
       dir: out,
@@ -128,7 +144,7 @@ export const studyCommand: Command = {
         process.stderr.write(`[${p.done}/${p.total}] ${p.cell} ${(100 * p.cellFraction).toFixed(0)}%  ${fmtTime(p.elapsedS)} elapsed, ETA ${p.etaS === null ? '?' : fmtTime(p.etaS)}\n`);
       },
     });
-    await writeReport(out, results, await loadTimings(nodePlatform, [out]));
+    await writeReport([out], out, results, await loadTimings(nodePlatform, [out]));
     process.stdout.write(`${out}/report.md: ${results.length} cells\n`);
     return 0;
   },
@@ -148,7 +164,11 @@ export const studyMergeCommand: Command = {
     const enc = new TextEncoder();
     await nodePlatform.writeFile(`${out}/results.jsonl`, enc.encode(results.map((r) => JSON.stringify(r)).join('\n') + (results.length ? '\n' : '')));
     await nodePlatform.writeFile(`${out}/timings.jsonl`, enc.encode([...timings.values()].map((t) => JSON.stringify(t)).join('\n') + (timings.size ? '\n' : '')));
-    await writeReport(out, results, timings);
+    for (const d of positionals) {
+      if (!(await nodePlatform.exists(`${d}/${STRIP_ROWS_DIR}`))) continue;
+      for (const f of await nodePlatform.readdir(`${d}/${STRIP_ROWS_DIR}`)) await nodePlatform.writeFile(`${out}/${STRIP_ROWS_DIR}/${f}`, await nodePlatform.readFile(`${d}/${STRIP_ROWS_DIR}/${f}`));
+    }
+    await writeReport([out], out, results, timings);
     process.stdout.write(`${out}/report.md: ${results.length} cells from ${positionals.length} shard(s)\n`);
     return 0;
   },

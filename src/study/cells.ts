@@ -1,17 +1,21 @@
 import type { Dataset } from '../env/dataset/dataset.js';
+import { encodePng } from '../env/render/png.js';
 import type { EnvName } from '../env/types.js';
 import { loadWorldModel } from '../nn/model-file.js';
 import type { WorldModel } from '../nn/world-model.js';
-import { evaluate } from '../plan/evaluator.js';
-import { CemPlanner } from '../plan/planners.js';
-import { applyResult, quantizeTargets } from '../quant/model.js';
+import { episodeSeed } from '../plan/evaluator.js';
+import { evaluateParallel } from '../plan/parallel.js';
+import type { ModuleWorkerFactory } from '../platform/types.js';
+import { quantizeTargets } from '../quant/model.js';
 import { saveQuantizedModel } from '../quant/model-file.js';
 import type { QuantConfig } from '../quant/plan.js';
 import type { CalibrationInputs } from '../quant/seam.js';
 import { calibrateByPlanning, type CalibOptions } from './calibrate.js';
 import type { Cell } from './grid.js';
 import { cellKey } from './grid.js';
+import { EPISODE_WORKER_URL, episodeProgram, jobModel, type EpisodeJob } from './episode-job.js';
 import type { CellResult, CellTiming } from './results.js';
+import { stripRow, stripRowFile } from './strips.js';
 import { makeTask, type TaskSettings } from './task.js';
 
 /** What a study needs per task: the float model file and (PushT) its dataset. */
@@ -27,6 +31,12 @@ export interface CellRunnerOptions {
   /** weight group layout for group-wise cells ('flat' = QuantWM) */
   groupLayout: QuantConfig['groupLayout'];
   now?: () => number;
+  /** episodes evaluated in parallel, one single-threaded worker each (default 1: in this thread, on the kernel threads) */
+  jobs?: number;
+  /** the runtime's module-worker factory; needed when jobs > 1 */
+  workers?: ModuleWorkerFactory;
+  /** cells (keys, see stripCells) that draw episode strips for their first `episodes` episodes */
+  strips?: { keys: ReadonlySet<string>; episodes: number };
 }
 
 /** The quantization config a cell describes. */
@@ -46,9 +56,11 @@ export function cellConfig(c: Cell, groupLayout: QuantConfig['groupLayout']): Pa
 /**
  * A cell runner for runStudy: loads the task's float model, calibrates it once per task by
  * planning (QuantWM's online protocol; reused by every cell of the task, since it only depends
- * on the float model), quantizes onto the integer kernels, and evaluates with the task settings.
+ * on the float model), quantizes it and saves the quantized .qwm, and evaluates that file's model
+ * (integer kernels) with the task settings, `jobs` episodes at a time. Strip cells also return
+ * their row pairs (files under strip-rows/).
  */
-export function makeCellRunner(o: CellRunnerOptions): (cell: Cell, progress: (f: number) => void) => Promise<{ result: CellResult; timing: CellTiming }> {
+export function makeCellRunner(o: CellRunnerOptions): (cell: Cell, progress: (f: number) => void) => Promise<{ result: CellResult; timing: CellTiming; files: Map<string, Uint8Array> }> {
   const calibCache = new Map<EnvName, CalibrationInputs>();
   const now = o.now ?? (() => Date.now());
   return async (cell, progress) => {
@@ -60,35 +72,43 @@ export function makeCellRunner(o: CellRunnerOptions): (cell: Cell, progress: (f:
     const model = fresh();
     const norm = { mean: model.stats.actionMean, std: model.stats.actionStd };
     const evalTask = makeTask(task, model.config.imageSize, norm, assets.dataset);
-    let bytes = assets.modelBytes.length;
+    let bytes = assets.modelBytes;
     if (cell.method !== 'fp') {
       let calib = calibCache.get(task);
       if (!calib) {
         calib = calibrateByPlanning(fresh(), makeTask(task, model.config.imageSize, norm, assets.dataset), s, o.calib);
         calibCache.set(task, calib);
       }
-      const res = quantizeTargets(model, cell.method, cellConfig(cell, o.groupLayout), calib);
-      bytes = saveQuantizedModel(model, res).length;
-      applyResult(model, res, 'integer');
+      bytes = saveQuantizedModel(model, quantizeTargets(model, cell.method, cellConfig(cell, o.groupLayout), calib));
     }
-    let steps = 0;
-    let planMs = 0;
-    const planner = new CemPlanner(model, s.cem, s.objective);
-    const timed = {
-      horizon: planner.horizon,
-      plan: (...a: Parameters<CemPlanner['plan']>) => {
-        const t = now();
-        const r = planner.plan(...a);
-        planMs += now() - t;
-        steps += r.lossPerStep.length;
-        return r;
-      },
-    };
-    const metrics = evaluate(evalTask, model, timed, s.eval, (n) => progress((n + 1) / s.eval.episodes));
+    const job: EpisodeJob = { env: task, imageSize: model.config.imageSize, modelBytes: bytes, oracle: false, planner: 'cem', cem: s.cem, objective: s.objective, mpc: s.eval.mpc, norm };
+    let done = 0;
+    const { metrics, outcomes } = await evaluateParallel(evalTask, s.eval, {
+      job,
+      jobs: o.jobs ?? 1,
+      program: episodeProgram,
+      entry: EPISODE_WORKER_URL,
+      workers: o.workers,
+      onEpisode: () => progress(++done / s.eval.episodes),
+    });
     const key = cellKey(cell);
+    const files = new Map<string, Uint8Array>();
+    if (o.strips?.keys.has(key)) {
+      const wm = jobModel(job)!;
+      if (wm.decoder) {
+        const HA = s.cem.horizon * wm.actionDim;
+        for (let n = 0; n < Math.min(o.strips.episodes, outcomes.length); n++) {
+          const row = stripRow(evalTask.env, wm, evalTask.sampleEpisode(episodeSeed(s.eval, n)), outcomes[n].result.actions.slice(0, HA), s.cem.horizon, norm);
+          files.set(stripRowFile(key, n), encodePng(row.rgb, row.width, row.height));
+        }
+      }
+    }
+    const steps = outcomes.reduce((a, x) => a + x.planSteps, 0);
+    const planMs = outcomes.reduce((a, x) => a + x.planMs, 0);
     return {
-      result: { key, cell, settings: { cem: s.cem, objective: s.objective, eval: s.eval, calib: o.calib, groupLayout: o.groupLayout }, metrics, model_bytes: bytes },
+      result: { key, cell, settings: { cem: s.cem, objective: s.objective, eval: s.eval, calib: o.calib, groupLayout: o.groupLayout }, metrics, model_bytes: bytes.length },
       timing: { key, ms_per_cem_step: steps ? planMs / steps : 0, seconds: (now() - t0) / 1000 },
+      files,
     };
   };
 }

@@ -1,5 +1,6 @@
 import { cellKey, cellLabel, WA_BITS, WEIGHT_BITS, type Cell, type Task } from './grid.js';
 import type { CellResult, CellTiming } from './results.js';
+import type { Strip } from './strips.js';
 import { chart, type Series } from './svg.js';
 import { allVerdicts, lossSuccessAuc } from './verdicts.js';
 
@@ -16,8 +17,16 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
-/** The report: tables laid out like the paper's, verdicts computed from the numbers, cost columns. */
-export function renderReport(unordered: readonly CellResult[], timings: ReadonlyMap<string, CellTiming> = new Map(), title = 'quantwm study'): string {
+/**
+ * The report: tables laid out like the paper's, verdicts computed from the numbers, cost columns,
+ * and links to the episode strips (composeStrips) when there are any.
+ */
+export function renderReport(
+  unordered: readonly CellResult[],
+  timings: ReadonlyMap<string, CellTiming> = new Map(),
+  title = 'quantwm study',
+  strips: readonly Pick<Strip, 'file' | 'task' | 'episode' | 'seed' | 'labels'>[] = [],
+): string {
   const results = byKey(unordered);
   const find = new Map(results.map((r) => [r.key, r]));
   const get = (c: Cell): CellResult | undefined => find.get(cellKey(c));
@@ -74,6 +83,16 @@ export function renderReport(unordered: readonly CellResult[], timings: Readonly
       ),
       '',
     );
+    const own = strips.filter((x) => x.task === task);
+    if (own.length) {
+      out.push('### Episode strips: real vs imagined', '');
+      const H = (rs[0].settings.cem as { horizon?: number } | undefined)?.horizon ?? 'H';
+      out.push(
+        `The first plan of an episode under each configuration (float and the lowest-bit cell of each family). For each, the top row is what really happened (env renders of the goal, the start and the state after each of the ${H} world-model steps of the plan), the bottom row what the model imagined (its decoder applied to its own encodings of goal and start and to its rollout of the same plan); left, whether the episode was solved under that configuration. Rows: ${own[0].labels.join('; ')}.`,
+        '',
+      );
+      for (const x of own) out.push(`![${task} episode ${x.episode} (seed ${x.seed})](${x.file})`, '');
+    }
   }
   return out.join('\n');
 }

@@ -7,7 +7,8 @@ export interface RunOptions {
   /** output directory: results.jsonl, report.md and plots go here */
   dir: string;
   cells: readonly Cell[];
-  runCell: (cell: Cell, progress: (fraction: number) => void) => Promise<{ result: CellResult; timing: CellTiming }>;
+  /** `files`: extra outputs of the cell (e.g. strip rows), relative paths in `dir`, written before its result line */
+  runCell: (cell: Cell, progress: (fraction: number) => void) => Promise<{ result: CellResult; timing: CellTiming; files?: ReadonlyMap<string, Uint8Array> }>;
   /** called with the overall and current-cell progress; the CLI draws the bar and ETA */
   onProgress?: (p: { done: number; total: number; cell: string; cellFraction: number; elapsedS: number; etaS: number | null }) => void;
   /** wall-clock source, injectable for tests */
@@ -50,7 +51,8 @@ export async function runStudy(o: RunOptions): Promise<CellResult[]> {
       o.onProgress?.({ done, total: todo.length, cell: key, cellFraction: f, elapsedS, etaS: progressed > 0 ? (elapsedS / progressed) * (todo.length - progressed) : null });
     };
     report(0);
-    const { result, timing } = await o.runCell(cell, report);
+    const { result, timing, files } = await o.runCell(cell, report);
+    for (const [path, bytes] of files ?? []) await o.platform.writeFile(`${o.dir}/${path}`, bytes);
     await o.platform.appendFile(`${o.dir}/${TIMINGS_FILE}`, resultLine(timing));
     await o.platform.appendFile(`${o.dir}/${RESULTS_FILE}`, resultLine(result));
     have.set(key, result);
