@@ -1,5 +1,5 @@
-import { ShapeError, fmtShape } from '../tensor/errors.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { ShapeError, ValueError, fmtShape } from '../tensor/errors.js';
+import { Tensor } from '../tensor/tensor.js';
 import type { Fns } from './fn.js';
 import { Linear } from './linear.js';
 
@@ -16,14 +16,34 @@ export class LayerNorm {
   }
 }
 
-/** fc1 -> exact GELU -> fc2 */
+/**
+ * fc1 -> exact GELU -> fc2. With an activation scale s (AWQ's ScaledActivation, set by quant for
+ * the GELU -> fc2 pair), fc2 sees gelu(fc1 x) · fr(1/s) per hidden channel; absent (the
+ * default), the forward is exactly the plain MLP's.
+ */
 export class Mlp {
+  private scale: Tensor<'f32'> | null = null;
+  private inv: Tensor<'f32'> | null = null;
   constructor(
     readonly fc1: Linear,
     readonly fc2: Linear,
   ) {}
+  /** s (hidden), or null. */
+  get actScale(): Tensor<'f32'> | null {
+    return this.scale;
+  }
+  set actScale(s: Tensor<'f32'> | null) {
+    if (s && (s.ndim !== 1 || s.shape[0] !== this.fc1.outFeatures)) {
+      throw new ShapeError(`${this.fc2.name} actScale`, `scale ${fmtShape(s.shape)} is not (${this.fc1.outFeatures}) = hidden`);
+    }
+    const bad = s ? s.f32.findIndex((v) => !(v > 0 && v < Infinity)) : -1;
+    if (bad >= 0) throw new ValueError(`${this.fc2.name} actScale`, `scale[${bad}] = ${(s as Tensor<'f32'>).f32[bad]} is not a positive finite number`);
+    this.scale = s;
+    this.inv = s ? new Tensor('f32', s.shape, s.f32.map((v) => 1 / v)) : null; // Float32Array.map stores fr(1/s)
+  }
   forward<T>(F: Fns<T>, x: T): T {
-    return this.fc2.forward(F, F.gelu(this.fc1.forward(F, x)));
+    const h = F.gelu(this.fc1.forward(F, x));
+    return this.fc2.forward(F, this.inv ? F.mul(h, F.constant(this.inv)) : h);
   }
 }
 

@@ -100,6 +100,8 @@ export function saveQuantizedModel(m: WorldModel, result: MethodResult, meta: Re
     tensors.set(`${name}.weight`, n.weight);
     tensors.set(`${name}.bias`, n.bias);
   }
+  // AWQ's ScaledActivation: s in front of the Linear `name` (the MLP feeds it gelu(h) · fr(1/s))
+  for (const [name, sc] of result.actScales ?? []) tensors.set(`${name}.act_scale`, sc);
   const header: ModelFileHeader = { kind: 'world-model', model: m.config, stats: { proprioMean: [...m.stats.proprioMean], proprioStd: [...m.stats.proprioStd], actionMean: [...m.stats.actionMean], actionStd: [...m.stats.actionStd] } };
   return writeQwm({ config: { quantwm: header as unknown as PlainData, quantization: toPlain({ ...result.plan, layers }) }, tensors, meta });
 }
@@ -150,7 +152,16 @@ export function loadModel(bytes: Uint8Array, opts: QwmReadOptions & { exec?: 'in
   for (const b of [...model.encoder.blocks, ...model.predictor.blocks]) {
     for (const n of [b.norm1, b.norm2]) norms.set(n.name, { weight: n.weight, bias: n.bias });
   }
+  const actScales = new Map<string, Tensor<'f32'>>();
+  for (const l of layers) {
+    const sc = q.tensors.get(`${l.name}.act_scale`);
+    if (!sc) continue;
+    if (sc.dtype !== 'f32' || sc.ndim !== 1 || sc.shape[0] !== l.inFeatures) {
+      throw new FormatError('E_SHAPE', { file, field: `${l.name}.act_scale` }, `activation scale must be f32 (${l.inFeatures}), got ${sc.dtype} [${sc.shape.join(', ')}]`);
+    }
+    actScales.set(l.name, sc as Tensor<'f32'>);
+  }
   const plan: QuantPlan = { ...stored, layers };
-  applyResult(model, { plan, weights, norms }, opts.exec ?? 'integer');
+  applyResult(model, { plan, weights, norms, ...(actScales.size ? { actScales } : {}) }, opts.exec ?? 'integer');
   return { model, plan, meta: q.meta };
 }

@@ -151,7 +151,8 @@ export function quantizeTargets(m: WorldModel, method: MethodName, config: Parti
 }
 
 /**
- * Phase 2: put the method's transformed float weights and LayerNorm parameters into the model and
+ * Phase 2: put the method's transformed float weights, LayerNorm parameters and activation scales
+ * (AWQ's ScaledActivation in front of fc2) into the model and
  * install the Linear implementations: 'integer' (int8 / packed int4 kernels, f32 fallback where a
  * layout has no kernel) or 'fake' (the reference fake-quant semantics).
  */
@@ -170,6 +171,14 @@ export function applyResult(m: WorldModel, result: MethodResult, exec: 'integer'
     if (!n) throw new ValueError('applyResult', `plan names a LayerNorm the model does not have: ${name}`);
     n.weight = p.weight;
     n.bias = p.bias;
+  }
+  if (result.actScales?.size) {
+    const mlps = new Map(blocksOf(m).map(({ b }) => [b.mlp.fc2.name, b.mlp]));
+    for (const [name, s] of result.actScales) {
+      const mlp = mlps.get(name);
+      if (!mlp) throw new ValueError('applyResult', `activation scale for ${name}, which is not an MLP's fc2`);
+      mlp.actScale = s;
+    }
   }
   const impls = exec === 'integer' ? installInteger(result) : installFakeQuant(result);
   for (const [name, impl] of impls) byName.get(name)!.impl = impl;

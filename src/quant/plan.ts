@@ -103,7 +103,10 @@ export type Transform =
       readonly kind: 'smooth';
       /** who chose the scales */
       readonly by: 'smoothquant' | 'awq' | 'omniquant-let';
-      /** the op the inverse scale was folded into: a LayerNorm name, or the Linear whose output rows were divided */
+      /**
+       * where the inverse scale went: a LayerNorm name, the Linear whose output rows were divided,
+       * or `gelu(<fc1 name>)` for AWQ's ScaledActivation (the MLP multiplies GELU's output by fr(1/s))
+       */
       readonly prev: string;
       /** per input channel j: W'[:, j] = W[:, j] s_j */
       readonly scales: Float32Array;
@@ -184,6 +187,11 @@ export interface MethodResult {
   readonly weights: ReadonlyMap<string, LinearParams>;
   /** transformed LayerNorm parameters by norm name (SmoothQuant, AWQ, OmniQuant) */
   readonly norms: ReadonlyMap<string, NormParams>;
+  /**
+   * AWQ's ScaledActivation (paper semantics, GELU -> fc2): per Linear name, s (in_features); the
+   * model feeds that Linear gelu(h) · fr(1/s) instead of gelu(h). Absent: no activation scales.
+   */
+  readonly actScales?: ReadonlyMap<string, Tensor<'f32'>>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,11 @@ import { bitType } from '../../src/quant/bittype.js';
 import { linearF32 } from '../../src/quant/execute.js';
 import { PER_CHANNEL, flatGroups } from '../../src/quant/granularity.js';
 import { awq, awqScales, awqSearchClip, meanAbs, type InspectFn } from '../../src/quant/methods/awq.js';
+import { scaleActivationInputs } from '../../src/quant/methods/transforms.js';
+import { Linear } from '../../src/nn/linear.js';
+import { Mlp } from '../../src/nn/layers.js';
+import { tensorFns } from '../../src/nn/fn.js';
+import { ShapeError, ValueError } from '../../src/tensor/errors.js';
 import { minmaxWeightQuant } from '../../src/quant/plan.js';
 import type { NormParams } from '../../src/quant/seam.js';
 import { gelu } from '../../src/tensor/ops/activation.js';
@@ -53,7 +58,7 @@ describe('AWQ', () => {
     expect(Array.from(meanAbs(new Tensor('f32', [2, 2], Float32Array.of(-1, 2, 3, -4))))).toEqual([2, 3]);
   });
 
-  it('property: AWQ scaling (clip off) leaves float LN->fc1, LN->qkv and v->proj outputs unchanged within the folding budget', () => {
+  it('property: AWQ scaling (clip off) leaves float LN->fc1, LN->qkv, v->proj and GELU->fc2 outputs unchanged within the folding budget', () => {
     let runs = 0;
     fc.assert(
       fc.property(fc.integer({ min: 2, max: 16 }), fc.integer({ min: 2, max: 24 }), fc.constantFrom(3, 4, 8), fc.integer(), (D, hidden, bits, seed) => {
@@ -77,6 +82,11 @@ describe('AWQ', () => {
         // LN2 -> fc1
         const h2 = ln(norm2);
         check(linearF32(h2, targets[2].weight, targets[2].bias), linearF32(ln(res.norms.get(norm2.name)!), w(2).weight, w(2).bias), targets[2].weight.f32, h2, targets[2].bias);
+        // GELU -> fc2 (ScaledActivation): fc2 with W s on gelu(h) · fr(1/s), against fc2 on gelu(h);
+        // per product W h (1 + 3u) (fr(1/s), the input's and the weight's roundings), inside the 8u
+        const s2 = res.actScales!.get(targets[3].name)!;
+        const g = calib.get(targets[3].name)!;
+        check(linearF32(g, targets[3].weight, targets[3].bias), linearF32(scaleActivationInputs(g, s2.f32), w(3).weight, w(3).bias), targets[3].weight.f32, g, targets[3].bias);
         // LN1 -> qkv, q and k rows only (v rows were divided by the v->proj scales)
         const h1 = ln(norm1);
         check(linearF32(h1, targets[0].weight, targets[0].bias), linearF32(ln(res.norms.get(norm1.name)!), w(0).weight, w(0).bias), targets[0].weight.f32, h1, targets[0].bias, [0, 2 * D]);
@@ -134,7 +144,7 @@ describe('AWQ', () => {
           if (t.kind === 'clip') for (let k = 0; k < t.error.length; k++) expect(t.error[k]).toBeLessThanOrEqual(t.errorNoClip[k]);
         }
       }
-      expect(scaled).toBe(semantics === 'quantwm' ? 1 : 3); // quantwm: fc1 only; paper: qkv, proj (v->proj), fc1
+      expect(scaled).toBe(semantics === 'quantwm' ? 1 : 4); // quantwm: fc1 only; paper: qkv, proj (v->proj), fc1, fc2 (GELU->fc2)
     }
   });
 
@@ -176,5 +186,38 @@ describe('AWQ', () => {
     const pq = (t: Tensor<'f32'>) => fakeQuantizeMinMax(t, flatGroups(128), { range: bitType(4, false), rule: 'awq-asym', convention: CONVENTIONS.onnx }).xq;
     expect(awqSearchClip(w, x, 128, pq).groupSize).toBe(404);
     expect(awqSearchClip(rng.normalTensor([4, 256]), rng.normalTensor([10, 256]), 128, pq).groupSize).toBe(128);
+  });
+
+  it("GELU -> fc2 only under 'paper': 'quantwm' returns no activation scales and leaves fc2's columns unscaled", () => {
+    const rng = new Rng(25);
+    const { targets, calib } = blockInputs(rng, 8, 16, 32);
+    const q = awq(targets, { calib, clip: false, config: { semantics: 'quantwm', encoder: { wbits: 4, abits: 16 } } });
+    expect(q.actScales).toBeUndefined();
+    expect(q.weights.get(targets[3].name)!.weight).toBe(targets[3].weight);
+    expect(q.plan.layers[3].transforms).toEqual([]);
+    const p = awq(targets, { calib, clip: false, config: { semantics: 'paper', encoder: { wbits: 4, abits: 16 } } });
+    const s = p.actScales!.get(targets[3].name)!;
+    expect(s.shape).toEqual([16]);
+    const t = p.plan.layers[3].transforms[0];
+    expect(t).toMatchObject({ kind: 'smooth', by: 'awq', prev: `gelu(${targets[2].name})` });
+    expect(t.kind === 'smooth' && Array.from(t.scales)).toEqual(Array.from(s.f32));
+  });
+
+  it('Mlp.actScale: fc2 sees gelu(fc1 x) · fr(1/s), bit for bit; null gives the plain MLP; bad scales are typed errors', () => {
+    const rng = new Rng(26);
+    const fc1 = new Linear('m.fc1', rng.normalTensor([12, 5]), rng.normalTensor([12]));
+    const fc2 = new Linear('m.fc2', rng.normalTensor([5, 12]), rng.normalTensor([5]));
+    const mlp = new Mlp(fc1, fc2);
+    const x = rng.normalTensor([2, 3, 5]);
+    const plain = mlp.forward(tensorFns, x).f32.slice();
+    const s = new Tensor('f32', [12], Float32Array.from({ length: 12 }, () => Math.fround(0.25 + rng.uniform() * 4)));
+    mlp.actScale = s;
+    const h = tensorFns.gelu(fc1.forward(tensorFns, x)).reshape([6, 12]);
+    const want = linearF32(scaleActivationInputs(h, s.f32), fc2.weight, fc2.bias).f32;
+    expect(Array.from(mlp.forward(tensorFns, x).f32)).toEqual(Array.from(want));
+    mlp.actScale = null;
+    expect(Array.from(mlp.forward(tensorFns, x).f32)).toEqual(Array.from(plain));
+    expect(() => (mlp.actScale = new Tensor('f32', [5], new Float32Array(5).fill(1)))).toThrow(ShapeError);
+    expect(() => (mlp.actScale = new Tensor('f32', [12], new Float32Array(12)))).toThrow(ValueError);
   });
 });

@@ -103,6 +103,13 @@ describe("QuantWM's flat groups straddling rows (predictor in 36, G 8): row-alig
       const z1 = model.encode(obs[0]);
       expect(Array.from(z1.visual)).toEqual(Array.from(z0.visual));
       expect(Array.from(model.rollout(z1, acts, 8, 3, 'last').visual)).toEqual(Array.from(a.visual));
+      // AWQ 'paper': the GELU -> fc2 ScaledActivation of every block, installed and carried by the file
+      const blocks = [...model.encoder.blocks, ...model.predictor.blocks];
+      for (const b of blocks) {
+        const s = res.actScales?.get(b.mlp.fc2.name);
+        expect(s !== undefined).toBe(semantics === 'paper');
+        expect(b.mlp.actScale ? Array.from(b.mlp.actScale.f32) : undefined).toEqual(s ? Array.from(s.f32) : undefined);
+      }
     });
   }
 });

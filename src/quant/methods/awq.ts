@@ -24,11 +24,13 @@
  *     ORIGINAL weights ("stale"): effective W = RTN_stale(W_r);
  *   - the deployed weight is RTN_stale(clip(W s)): the scales are not recomputed after AWQ;
  *   - activation quantizers (if any) keep the parameters calibrated before AWQ.
- * `semantics: 'paper'` is AWQ as published: pairs LN1 -> qkv, v -> proj (scale_fc_fc) and
- *   LN2 -> fc1 (inspected through `inspect` when given, else the Linear itself), float reference,
- *   fresh 'awq-asym' parameters on the transformed weights. The GELU -> fc2 pair
- *   (scale_gelu_fc) needs a per-channel scale op after GELU, which is not an equivalent weight
- *   transform here: not applied.
+ * `semantics: 'paper'` is AWQ as published: pairs LN1 -> qkv, v -> proj (scale_fc_fc),
+ *   LN2 -> fc1 (inspected through `inspect` when given, else the Linear itself) and GELU -> fc2
+ *   (llm-awq's BLOOM/GELU models: scale_gelu_fc + ScaledActivation; GELU is not scale-equivariant,
+ *   so 1/s cannot be folded into fc1: fc2's columns are scaled by s and the MLP multiplies
+ *   GELU's output by fr(1/s), returned as `actScales` for the model to install; llm-awq divides
+ *   by s, we multiply by the float32 reciprocal, which differs in the last bit), float
+ *   reference, fresh 'awq-asym' parameters on the transformed weights.
  *
  * Losses are accumulated in float64; torch sums float32. Powers: float64 pow rounded once.
  */
@@ -55,7 +57,7 @@ import {
 } from '../plan.js';
 import { calibInput, type CalibrationInputs, type LinearParams, type NormParams, type QuantTarget, type Semantics } from '../seam.js';
 import { actFor, finish } from './common.js';
-import { check2d, divideColumns, divideRows, scaleColumns, smoothNorm, transformInputs } from './transforms.js';
+import { check2d, divideColumns, divideRows, scaleActivationInputs, scaleColumns, smoothNorm, transformInputs } from './transforms.js';
 
 const fr = Math.fround;
 
@@ -78,7 +80,8 @@ export interface AwqOptions {
 }
 
 interface Pair {
-  readonly kind: 'norm' | 'fc';
+  /** prev op: a LayerNorm, an earlier Linear's output rows, or GELU (ScaledActivation) */
+  readonly kind: 'norm' | 'fc' | 'act';
   readonly prevName: string;
   readonly linears: QuantTarget[];
   /** for 'fc': the earlier Linear whose output rows [r0, r1) feed the pair */
@@ -308,6 +311,7 @@ export function awq(targets: readonly QuantTarget[], opts: AwqOptions): MethodRe
   const inputs = new Map<string, Tensor<'f32'>>();
   const norms = new Map<string, NormParams>();
   const transforms = new Map<string, Transform[]>();
+  const actScales = new Map<string, Tensor<'f32'>>();
   const stale = new Map<string, WeightQuant | null>();
   for (const t of sel) {
     cur.set(t.name, { weight: t.weight, bias: t.bias });
@@ -344,6 +348,11 @@ export function awq(targets: readonly QuantTarget[], opts: AwqOptions): MethodRe
       }
     }
     if (fc1?.prevNorm) pairs.push({ kind: 'norm', prevName: fc1.prevNorm.name, linears: [fc1] });
+    const fc2 = role('fc2');
+    if (sem === 'paper' && fc2) {
+      const fc1Name = targets.find((t) => t.module === fc2.module && t.block === fc2.block && t.role === 'fc1')?.name ?? 'fc1';
+      pairs.push({ kind: 'act', prevName: `gelu(${fc1Name})`, linears: [fc2] });
+    }
 
     if (opts.scale !== false && wbits < 16) {
       for (const pair of pairs) {
@@ -356,6 +365,8 @@ export function awq(targets: readonly QuantTarget[], opts: AwqOptions): MethodRe
         if (pair.kind === 'norm') {
           const nrm = norms.get(pair.prevName) ?? (first.prevNorm as NormParams);
           norms.set(pair.prevName, smoothNorm(nrm, s));
+        } else if (pair.kind === 'act') {
+          actScales.set(first.name, new Tensor('f32', [s.length], s));
         } else {
           const prev = pair.prevLinear as QuantTarget;
           const p = cur.get(prev.name) as LinearParams;
@@ -371,7 +382,8 @@ export function awq(targets: readonly QuantTarget[], opts: AwqOptions): MethodRe
         for (const l of pair.linears) {
           const p = cur.get(l.name) as LinearParams;
           cur.set(l.name, { weight: scaleColumns(p.weight, s), bias: p.bias });
-          inputs.set(l.name, transformInputs(inputs.get(l.name) as Tensor<'f32'>, s));
+          const xl = inputs.get(l.name) as Tensor<'f32'>;
+          inputs.set(l.name, pair.kind === 'act' ? scaleActivationInputs(xl, s) : transformInputs(xl, s));
           (transforms.get(l.name) as Transform[]).push({ kind: 'smooth', by: 'awq', prev: pair.prevName, scales: s, ratio: res.ratio, losses: res.losses });
         }
       }
@@ -395,5 +407,6 @@ export function awq(targets: readonly QuantTarget[], opts: AwqOptions): MethodRe
   });
   // QuantWM calibrated its activation quantizers before AWQ changed the LayerNorms: stale inputs.
   const actInputs = sem === 'quantwm' ? opts.calib : inputs;
-  return finish('awq', cfg, layers, cur, norms, actInputs);
+  const result = finish('awq', cfg, layers, cur, norms, actInputs);
+  return actScales.size ? { ...result, actScales } : result;
 }
