@@ -7,3 +7,4 @@ export * from './oracle.js';
 export * from './metrics.js';
 export * from './evaluator.js';
 export * from './gd.js';
+export * from './parallel.js';

@@ -3,17 +3,12 @@
  * env, and the world model's decoded encodings and rollouts of the same plans. Used by
  * `quantwm plan --gif` (side-by-side animations) and the study's episode strips.
  */
-import type { Env } from '../env/types.js';
+import type { Env, StartGoal } from '../env/types.js';
 import type { WorldModel } from '../nn/world-model.js';
 import { replayPlan } from '../plan/mpc.js';
 import type { ActionNorm } from '../plan/types.js';
 import { ShapeError } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
-
-export interface StartGoal {
-  start: Float64Array;
-  goal: Float64Array;
-}
 
 /**
  * Rendered frames of executed world-model actions: goal, start, then the state after every

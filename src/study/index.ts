@@ -8,3 +8,6 @@ export * from './emit.js';
 export * from './calibrate.js';
 export * from './cells.js';
 export * from './task.js';
+export * from './episode-job.js';
+export * from './imagination.js';
+export * from './strips.js';

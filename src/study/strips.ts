@@ -10,14 +10,14 @@
  * resumed, sharded or merged run draws the same bytes.
  */
 import { decodePng, encodePng } from '../env/render/png.js';
-import type { Env } from '../env/types.js';
+import type { Env, StartGoal } from '../env/types.js';
 import type { WorldModel } from '../nn/world-model.js';
 import type { ActionNorm } from '../plan/types.js';
 import type { Platform } from '../platform/types.js';
 import { ShapeError, ValueError } from '../tensor/errors.js';
 import { drawText, GLYPH_H, textWidth } from './font.js';
 import { cellKey, cellLabel, type Cell, type Experiment } from './grid.js';
-import { executedFrames, imaginedFrames, resizeNearest, type StartGoal } from './imagination.js';
+import { executedFrames, imaginedFrames, resizeNearest } from './imagination.js';
 import type { CellResult } from './results.js';
 
 /** Episodes (the first seeds) that get a strip. */
