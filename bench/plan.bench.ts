@@ -8,6 +8,8 @@
  *   npm run bench:plan -- --append              # a second run; the table is the median over runs
  *   npm run bench:plan -- --weights FILE        # a trained (float) .qwm instead of random weights
  *   npm run bench:plan -- --variants f32 --threads 1 --eval-variants none   # CEM step of one variant only
+ *   npm run bench:plan -- --torch               # also PyTorch's CEM step on the same shapes, same
+ *                         # thread counts (scripts/bench/torch_cem_step.py; /usr/bin/python3 with torch)
  *   npm run bench:plan -- --eval-episodes 50 --eval-iter 50 --eval-threads 2   # the real thing
  *   npm run bench:plan -- --append --eval-only --eval-episodes 3 --eval-iter 50 --eval-threads 2 --eval-variants f32
  *                         # 3 complete episodes (DINO-WM's 50 MPC iterations), added to the JSON
@@ -126,6 +128,8 @@ export interface Run {
   model: string;
   steps: StepRow[];
   evals: EvalRow[];
+  /** the PyTorch peer (scripts/bench/torch_cem_step.py, same shapes, random weights), with --torch */
+  torch?: { threads: number; ms: number; cpuMs: number; version: string; blas: string }[];
 }
 
 const VARIANTS: { name: string; config: Partial<QuantConfig> | null; calibrate: boolean }[] = [
@@ -274,7 +278,23 @@ async function measure(): Promise<Run> {
   }
   reset(wm);
   shutdownThreads();
-  return { date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model ?? '?', head: gitHead(), fastOps: fastWired(), model: label, steps, evals };
+  const torch = flag('torch') ? THREADS.map(torchStep) : undefined;
+  return { date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model ?? '?', head: gitHead(), fastOps: fastWired(), model: label, steps, evals, torch };
+}
+
+/**
+ * The PyTorch peer's CEM step at `threads` (Debian's python3-torch: /usr/bin/python3). Its BLAS is
+ * whatever libblas.so.3 points to: the reference BLAS by default (about 5 GFLOP/s), OpenBLAS after
+ * `apt-get install libopenblas0-pthread` (recorded in the row).
+ */
+function torchStep(threads: number): { threads: number; ms: number; cpuMs: number; version: string; blas: string } {
+  const r = spawnSync('/usr/bin/python3', [`${ROOT}/scripts/bench/torch_cem_step.py`, '--threads', String(threads), '--iter', String(ITER)], { encoding: 'utf8' });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) throw new Error(`torch_cem_step.py failed (is python3-torch installed?):\n${r.stderr}`);
+  const j = JSON.parse(line) as { ms: number; cpu_ms: number; torch: string };
+  const blas = spawnSync('readlink', ['-f', '/usr/lib/x86_64-linux-gnu/libblas.so.3'], { encoding: 'utf8' }).stdout.trim() || '?';
+  console.error(`  CEM step torch       t${threads} ${j.ms.toFixed(0).padStart(6)} ms (cpu ${j.cpu_ms.toFixed(0)}) PyTorch ${j.torch}, BLAS ${blas}`);
+  return { threads, ms: j.ms, cpuMs: j.cpu_ms, version: j.torch, blas };
 }
 
 // ---- profile mode -----------------------------------------------------------------------------
@@ -423,7 +443,11 @@ async function main(): Promise<void> {
   const t = targets(steps, evals);
   mkdirSync(dirname(OUT), { recursive: true });
   writeFileSync(OUT, JSON.stringify({ command: 'npm run bench:plan', note: `medians over ${runs.length} run(s); evaluation minutes are EXTRAPOLATIONS from the measured seconds per MPC iteration`, model: run.model, steps, evals, targets: t, runs }, null, 1));
-  console.log(`bench:plan (${run.model}), median over ${runs.length} run(s)${table(steps, evals)}\n\n${t.join('\n')}\nwrote ${OUT}`);
+  const peer = (run.torch ?? []).map((p) => {
+    const ours = run.steps.find((x) => x.variant === 'f32' && x.threads === p.threads);
+    return `PyTorch ${p.version} CEM step, ${p.threads} thread(s): ${p.ms.toFixed(0)} ms wall, ${p.cpuMs.toFixed(0)} ms CPU (BLAS ${p.blas})${ours ? `; ours f32 ${ours.ms.toFixed(0)} ms wall, ${ours.cpuMs.toFixed(0)} ms CPU: PyTorch / ours = ${(p.ms / ours.ms).toFixed(2)}x wall, ${(p.cpuMs / ours.cpuMs).toFixed(2)}x CPU (this run)` : ''}`;
+  });
+  console.log(`bench:plan (${run.model}), median over ${runs.length} run(s)${table(steps, evals)}\n\n${[...t, ...peer].join('\n')}\nwrote ${OUT}`);
 }
 
 await main();
