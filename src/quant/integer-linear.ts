@@ -38,6 +38,7 @@
  */
 import { ValueError, ShapeError, fmtShape } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
+import { allocF32 } from '../tensor/fast/stage.js';
 import { gemmI8, gemmI8Dynamic, gemmI8Static, packI8, type PackedI8 } from '../tensor/wasm/int8/gemm.js';
 import type { DynamicQuant, StaticQuant } from '../tensor/wasm/int8/quantize.js';
 import { hasSimd128 } from '../tensor/wasm/probe.js';
@@ -274,7 +275,9 @@ export class IntegerLinear {
     if (this.fallback) return this.fallback.forward(x);
     const [M] = x.shape;
     const N = this.layer.outFeatures;
-    const out = new Float32Array(M * N);
+    // inside an nn forward, the output lives in the kernel heap's arena (../tensor/fast/stage.ts)
+    // and the kernels write it in place; x, when it lives there too, is read in place
+    const out = allocF32(M * N);
     if (this.kind === 'w4a16-int4-gemm') {
       gemmW4A16(M, x.f32, this.i4 as PackedI4, this.bias, out);
       return new Tensor('f32', [M, N], out);

@@ -15,6 +15,7 @@ import { flatGroups } from '../../src/quant/granularity.js';
 import { referenceBackend, setBackend } from '../../src/tensor/backend.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { Tensor } from '../../src/tensor/tensor.js';
+import { allocF32, heapPtr, withArena } from '../../src/tensor/fast/stage.js';
 import { U32, f32DotBudget } from './budgets.js';
 import { correlatedInputs, outlierInputs, target } from './toy.js';
 
@@ -205,5 +206,33 @@ describe("QuantWM's flat groups straddling rows on the int4 kernels (row-aligned
     } finally {
       setBackend(prev);
     }
+  });
+});
+
+describe('arena-resident tensors (src/tensor/fast/stage.ts): x read in place and y written in place give the same bits', () => {
+  it('W8A8 and W4A8 per token and per tensor, W4A16: forward inside withArena == forward on ordinary arrays', () => {
+    const rng = new Rng(31);
+    const K = 48;
+    const t = target(rng, 'a', 20, K);
+    const x = outlierInputs(rng, 9, K, 1, 6);
+    const kinds: string[] = [];
+    for (const [wbits, abits, act, G] of [[8, 8, 'per-token', -1], [8, 8, 'per-tensor', -1], [4, 8, 'per-token', 16], [4, 8, 'per-tensor', 16], [4, 16, 'per-tensor', 16]] as const) {
+      const res = rtn([t], { calib: new Map([['a', x]]), config: { encoder: { wbits, abits }, act, groupSize: G, groupLayout: 'row-aligned' } });
+      const il = new IntegerLinear(res.plan.layers[0], res.weights.get('a')!);
+      kinds.push(il.kind);
+      const plain = il.forward(x).f32;
+      let inHeap = false;
+      const arena = withArena(() => {
+        const xh = allocF32(x.size);
+        xh.set(x.f32);
+        const y = il.forward(new Tensor('f32', x.shape, xh)).f32;
+        inHeap = heapPtr(xh) >= 0 && heapPtr(y) >= 0;
+        return y;
+      });
+      expect(inHeap, 'x and y in the heap').toBe(true);
+      expect(new Uint32Array(arena.buffer, arena.byteOffset, arena.length), `${il.kind} ${act}`).toEqual(new Uint32Array(plain.buffer));
+      il.free();
+    }
+    expect(kinds).toEqual(['w8a8-int8-gemm', 'w8a8-int8-gemm', 'w4a8-int4-gemm', 'w4a8-int4-gemm', 'w4a16-int4-gemm']);
   });
 });

@@ -15,7 +15,7 @@ import { compileKernel } from '../compile.js';
 import type { KernelSpec } from '../spec.js';
 import { heap } from '../heap.js';
 import { a16Bytes } from '../int8/layout.js';
-import { carve, dynamicStageSizes, pointers, registry, stageCodes, stageDynamic, stageStatic, staticStageSizes, useWasm, type DynamicResult, type GemmOptions, type StageActivations } from '../int8/gemm.js';
+import { carve, dynamicStageSizes, heapOffset, pointers, registry, stageCodes, stageDynamic, stageStatic, staticStageSizes, useWasm, type DynamicResult, type GemmOptions, type StageActivations } from '../int8/gemm.js';
 import type { DynamicQuant, StaticQuant } from '../int8/quantize.js';
 import { checkActivations, checkBiasOut, type QuantizedActivations } from '../int8/ref.js';
 import { runSplit, splitParts } from '../int8/split.js';
@@ -133,21 +133,24 @@ export function gemmW4A16(M: number, x: Float32Array, w: PackedI4, bias: Float32
   const T = Math.ceil(M / 4);
   const parts = splitParts(opts.tasks, M * N * K);
   const scratchBytes = (w.nG * w.G + 4) * 32;
-  // an `out` that is already a view on the kernel heap is written in place (no copy)
-  const direct = out.buffer === heap().buffer;
-  const { off, total } = carve({ X: M * K * 4, bias: bias ? P * I4_NR * 4 : 0, C: direct ? 0 : M * N * 4, scratch: scratchBytes * parts });
+  // an `out` that is already a view on the kernel heap (an arena buffer) is written in place (no copy)
+  const direct = heap().owns(out.buffer);
+  // an x that lives in the heap (an arena view) is read in place
+  const xAt = heapOffset(x);
+  const { off, total } = carve({ X: xAt >= 0 ? 0 : M * K * 4, bias: bias ? P * I4_NR * 4 : 0, C: direct ? 0 : M * N * 4, scratch: scratchBytes * parts });
   const h = heap();
   const base = h.alloc(total);
   const cPtr = direct ? out.byteOffset : base + off.C;
+  const xPtr = xAt >= 0 ? xAt : base + off.X;
   try {
     const k = compileKernel(w4a16Spec, emitGemmW4A16);
-    new Float32Array(h.buffer, base + off.X, M * K).set(x);
+    if (xAt < 0) new Float32Array(h.buffer, xPtr, M * K).set(x);
     if (bias) {
       const b = new Float32Array(h.buffer, base + off.bias, P * I4_NR);
       b.fill(0);
       b.set(bias);
     }
-    const args = [base + off.X, K, 0, T, w.ptr, 0, P, cPtr, N * 4, M, N, bias ? base + off.bias : 0, w.nG, w.G, w.CH, base + off.scratch];
+    const args = [xPtr, K, 0, T, w.ptr, 0, P, cPtr, N * 4, M, N, bias ? base + off.bias : 0, w.nG, w.G, w.CH, base + off.scratch];
     runSplit({ kernel: k, fn: 'gemm', args, tiles: [2, 3, T], panels: [5, 6, P], scratch: { arg: 15, base: base + off.scratch, bytes: scratchBytes } }, parts);
     if (!direct) out.set(new Float32Array(h.buffer, cPtr, M * N));
   } finally {
@@ -198,7 +201,7 @@ export function gemmW4A8Dynamic(
   checkBiasOut(where, M, w.N, bias, out);
   if (w.host) throw new ValueError(where, 'WebAssembly SIMD is unavailable: quantize with src/quant and call gemmW4A8');
   const used: DynamicResult[] = [];
-  runW4A8(where, w, M, dynamicStageSizes(M, w.K), stageDynamic(where, x, M, w.K, dyn, used), bias, out, opts);
+  runW4A8(where, w, M, dynamicStageSizes(x, M), stageDynamic(where, x, M, w.K, dyn, used), bias, out, opts);
   return used[0];
 }
 
@@ -217,7 +220,7 @@ export function gemmW4A8Static(
   if (x.length !== M * w.K) throw new ShapeError(where, `x has length ${x.length}, expected M·K = ${M}·${w.K}`);
   checkBiasOut(where, M, w.N, bias, out);
   if (w.host) throw new ValueError(where, 'WebAssembly SIMD is unavailable: quantize with src/quant and call gemmW4A8');
-  runW4A8(where, w, M, staticStageSizes(M, w.K), stageStatic(where, x, M, w.K, st), bias, out, opts);
+  runW4A8(where, w, M, staticStageSizes(x, M), stageStatic(where, x, M, w.K, st), bias, out, opts);
 }
 
 function runW4A8(
@@ -229,8 +232,8 @@ function runW4A8(
   const KP = (nG * Gp) / 2;
   const T = Math.ceil(M / 4);
   const parts = splitParts(opts.tasks, M * N * K);
-  // an `out` that is already a view on the kernel heap is written in place (no copy)
-  const direct = out.buffer === heap().buffer;
+  // an `out` that is already a view on the kernel heap (an arena buffer) is written in place (no copy)
+  const direct = heap().owns(out.buffer);
   const { off, total } = carve({ ...stageSizes, A: M * K, zA: M * 4, sA: M * 4, A16: a16Bytes(M, KP), bias: bias ? P * I4_NR * 4 : 0, C: direct ? 0 : M * N * 4 });
   const h = heap();
   const base = h.alloc(total);

@@ -145,12 +145,24 @@ export function stageCodes(a: QuantizedActivations): StageActivations {
   };
 }
 
-/** Stage float rows quantized on the fly (quantizeInHeap): copy x once, codes never leave the heap. */
+/** Byte offset of `a` in the kernel heap when it lives there (an arena view, read in place), else -1. */
+export function heapOffset(a: ArrayBufferView): number {
+  return heap().owns(a.buffer) ? a.byteOffset : -1;
+}
+
+/** x's heap pointer: in place when x lives in the heap, else its copy at `ptr.X` (made here). */
+function stageX(x: Float32Array, ptr: Record<string, number>): number {
+  const at = heapOffset(x);
+  if (at >= 0) return at;
+  new Float32Array(heap().buffer, ptr.X, x.length).set(x);
+  return ptr.X;
+}
+
+/** Stage float rows quantized on the fly (quantizeInHeap): x copied once (or read in place), codes never leave the heap. */
 export function stageDynamic(where: string, x: Float32Array, M: number, K: number, dyn: DynamicQuant, used: DynamicResult[]): StageActivations {
   return (ptr) => {
     const h = heap();
-    new Float32Array(h.buffer, ptr.X, M * K).set(x);
-    const qp = quantizeInHeap(where, x, M, K, ptr.X, ptr.A, ptr, dyn);
+    const qp = quantizeInHeap(where, x, M, K, stageX(x, ptr), ptr.A, ptr, dyn);
     const one = qp.scale.length === 1;
     const sA = new Float32Array(M);
     const zA = new Int32Array(M);
@@ -178,12 +190,11 @@ export function stageDynamic(where: string, x: Float32Array, M: number, K: numbe
   };
 }
 
-/** Stage float rows quantized on the fly with a fixed per-tensor (s, z) (quantizeStaticInHeap): x copied once, codes never leave the heap. */
+/** Stage float rows quantized on the fly with a fixed per-tensor (s, z) (quantizeStaticInHeap): x copied once (or read in place), codes never leave the heap. */
 export function stageStatic(where: string, x: Float32Array, M: number, K: number, st: StaticQuant): StageActivations {
   return (ptr) => {
     const h = heap();
-    new Float32Array(h.buffer, ptr.X, M * K).set(x);
-    quantizeStaticInHeap(where, x, M, K, ptr.X, ptr.A, ptr, st);
+    quantizeStaticInHeap(where, x, M, K, stageX(x, ptr), ptr.A, ptr, st);
     const sA = new Float32Array(M).fill(st.scale);
     const zA = new Int32Array(M).fill(st.zero);
     const codesPtr = ptr.A;
@@ -195,9 +206,9 @@ export function stageStatic(where: string, x: Float32Array, M: number, K: number
   };
 }
 
-/** Heap sizes the static stage adds to a call's carve. */
-export function staticStageSizes(M: number, K: number): Record<string, number> {
-  return { X: M * K * 4, ...staticScratchSizes(M) };
+/** Heap sizes the static stage adds to a call's carve (no copy of x when it lives in the heap). */
+export function staticStageSizes(x: Float32Array, M: number): Record<string, number> {
+  return { X: heapOffset(x) >= 0 ? 0 : x.length * 4, ...staticScratchSizes(M) };
 }
 
 /** What a dynamic call quantized with: (scale, zero) of length 1 or M, and the rows it could not take. */
@@ -208,9 +219,9 @@ export interface DynamicResult {
   readonly badRows: readonly number[];
 }
 
-/** Heap sizes the dynamic stage adds to a call's carve. */
-export function dynamicStageSizes(M: number, K: number): Record<string, number> {
-  return { X: M * K * 4, ...quantizeScratchSizes(M) };
+/** Heap sizes the dynamic stage adds to a call's carve (no copy of x when it lives in the heap). */
+export function dynamicStageSizes(x: Float32Array, M: number): Record<string, number> {
+  return { X: heapOffset(x) >= 0 ? 0 : x.length * 4, ...quantizeScratchSizes(M) };
 }
 
 
@@ -251,7 +262,7 @@ export function gemmI8Dynamic(
   checkBiasOut(where, M, w.N, bias, out);
   if (w.host) throw new ValueError(where, 'WebAssembly SIMD is unavailable: quantize with src/quant and call gemmI8');
   const used: DynamicResult[] = [];
-  runGemmI8(where, w, M, w.K, dynamicStageSizes(M, w.K), stageDynamic(where, x, M, w.K, dyn, used), bias, out, opts);
+  runGemmI8(where, w, M, w.K, dynamicStageSizes(x, M), stageDynamic(where, x, M, w.K, dyn, used), bias, out, opts);
   return used[0];
 }
 
@@ -270,7 +281,7 @@ export function gemmI8Static(
   if (x.length !== M * w.K) throw new ShapeError(where, `x has length ${x.length}, expected M·K = ${M}·${w.K}`);
   checkBiasOut(where, M, w.N, bias, out);
   if (w.host) throw new ValueError(where, 'WebAssembly SIMD is unavailable: quantize with src/quant and call gemmI8');
-  runGemmI8(where, w, M, w.K, staticStageSizes(M, w.K), stageStatic(where, x, M, w.K, st), bias, out, opts);
+  runGemmI8(where, w, M, w.K, staticStageSizes(x, M), stageStatic(where, x, M, w.K, st), bias, out, opts);
 }
 
 function runGemmI8(
@@ -282,8 +293,8 @@ function runGemmI8(
   const T = Math.ceil(M / I8_MR);
   // zW correction Σ(A − zA)·zW: only for int8 panels (int16 panels carry W − zW)
   const hasZW = !w.symmetric && w.wb === 1;
-  // an `out` that is already a view on the kernel heap is written in place (no copy)
-  const direct = out.buffer === heap().buffer;
+  // an `out` that is already a view on the kernel heap (an arena buffer) is written in place (no copy)
+  const direct = heap().owns(out.buffer);
   const { off, total } = carve({
     ...stageSizes,
     A: M * K,
