@@ -301,7 +301,7 @@ function torchStep(threads: number): { threads: number; ms: number; cpuMs: numbe
 
 async function profileMode(): Promise<void> {
   const { wm, label } = await loadWall();
-  setThreads(1);
+  setThreads(num("profile-threads", 1), nodeWorkers);
   const s = defaultSettings('wall');
   const variant = VARIANTS.find((v) => v.name === (arg('variant') ?? 'f32'))!;
   install(wm, variant, s.cem);

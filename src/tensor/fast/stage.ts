@@ -177,14 +177,14 @@ export function threadsFor(work: number): number {
 
 /**
  * Split [0, n) into contiguous ranges for `threads` threads: one range when threads = 1,
- * else about 4 per thread (dynamic claiming balances a busy core); boundaries are multiples
+ * else about 8 per thread (dynamic claiming balances a busy core); boundaries are multiples
  * of `align`. Returns [start, end) pairs covering [0, n) in order.
  */
 export function splitRange(n: number, threads: number, align = 1): [number, number][] {
   if (n <= 0) return [];
   if (threads <= 1) return [[0, n]];
   const units = Math.ceil(n / align);
-  const want = Math.min(units, threads * 4);
+  const want = Math.min(units, threads * 8);
   const per = Math.ceil(units / want) * align;
   const out: [number, number][] = [];
   for (let s = 0; s < n; s += per) out.push([s, Math.min(n, s + per)]);

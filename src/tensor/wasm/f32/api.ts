@@ -233,12 +233,12 @@ export function validateAgainstTwin(k: Kernel, M: number, N: number, K: number, 
 
 /**
  * Output rectangles [m0, m1, n0, n1] for `threads` threads: one task when threads = 1;
- * else about 4 tasks per thread (dynamic claiming balances a busy core), split by rows in
+ * else about 8 tasks per thread (dynamic claiming balances a busy core, and the caller waits at most about one small task for the other thread at the end), split by rows in
  * multiples of mr, or by column panels of nr when M has too few row tiles.
  */
 export function splitOutput(M: number, N: number, mr: number, nr: number, threads: number): number[][] {
   if (threads <= 1) return [[0, M, 0, N]];
-  const want = threads * 4;
+  const want = threads * 8;
   const rowTiles = Math.ceil(M / mr);
   const colTiles = Math.ceil(N / nr);
   const out: number[][] = [];
