@@ -41,9 +41,13 @@ export class Progress {
   }
 }
 
+/** 12.3s, 4m05s, 1h07m: rounded to the unit shown first, so 239.7 s is 4m00s, never 3m60s. */
 export function fmtTime(s: number): string {
-  if (s < 60) return `${s.toFixed(1)}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+  if (s < 59.95) return `${s.toFixed(1)}s`;
+  if (s < 3599.5) {
+    const r = Math.round(s);
+    return `${Math.floor(r / 60)}m${String(r % 60).padStart(2, '0')}s`;
+  }
+  const m = Math.round(s / 60);
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
