@@ -1,7 +1,7 @@
 import type { Dataset } from '../env/dataset/dataset.js';
 import { encodePng } from '../env/render/png.js';
 import type { EnvName } from '../env/types.js';
-import { loadWorldModel } from '../nn/model-file.js';
+import { loadWorldModel, readModelFile } from '../nn/model-file.js';
 import type { WorldModel } from '../nn/world-model.js';
 import { episodeSeed } from '../plan/evaluator.js';
 import { evaluateParallel } from '../plan/parallel.js';
@@ -106,9 +106,16 @@ export function makeCellRunner(o: CellRunnerOptions): (cell: Cell, progress: (f:
     const steps = outcomes.reduce((a, x) => a + x.planSteps, 0);
     const planMs = outcomes.reduce((a, x) => a + x.planMs, 0);
     return {
-      result: { key, cell, settings: { cem: s.cem, objective: s.objective, eval: s.eval, calib: o.calib, groupLayout: o.groupLayout }, metrics, model_bytes: bytes.length },
+      result: { key, cell, settings: { cem: s.cem, objective: s.objective, eval: s.eval, calib: o.calib, groupLayout: o.groupLayout }, metrics, model_bytes: worldModelBytes(bytes) },
       timing: { key, ms_per_cem_step: steps ? planMs / steps : 0, seconds: (now() - t0) / 1000 },
       files,
     };
   };
+}
+
+/** Stored bytes of a model file's tensors, without the visualisation decoder (results.ts model_bytes). */
+export function worldModelBytes(file: Uint8Array): number {
+  let n = 0;
+  for (const [name, t] of readModelFile(file).tensors) if (!name.startsWith('decoder.')) n += t.data.byteLength;
+  return n;
 }

@@ -9,7 +9,10 @@ export interface CellResult {
   /** planner and evaluation settings the numbers were measured with */
   settings: Record<string, unknown>;
   metrics: EvalResult;
-  /** bytes of the (quantized) model file */
+  /**
+   * bytes of the (quantized) world model's tensors as stored: packed codes, scales, zero points
+   * and float parameters; the visualisation decoder, which planning never runs, is not counted
+   */
   model_bytes: number;
 }
 
