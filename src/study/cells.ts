@@ -54,6 +54,17 @@ export function cellConfig(c: Cell, groupLayout: QuantConfig['groupLayout']): Pa
 }
 
 /**
+ * The group layout a cell runs with. QuantWM's flat groups (`W.reshape(-1, G)`) exist only when
+ * G divides every quantized weight's element count; at the compact widths group 128 does not
+ * (fc1 is 336 x 84 = 28,224 = 220.5 x 128, where QuantWM's reshape would raise), so such a cell
+ * uses row-aligned groups instead, and its result records the layout it ran with.
+ */
+export function cellGroupLayout(model: WorldModel, c: Cell, wanted: QuantConfig['groupLayout']): QuantConfig['groupLayout'] {
+  if (wanted !== 'flat' || c.group <= 0) return wanted;
+  return model.linears().every(({ linear }) => linear.weight.size % c.group === 0) ? 'flat' : 'row-aligned';
+}
+
+/**
  * A cell runner for runStudy: loads the task's float model, calibrates it once per task by
  * planning (QuantWM's online protocol; reused by every cell of the task, since it only depends
  * on the float model), quantizes it and saves the quantized .qwm, and evaluates that file's model
@@ -73,13 +84,14 @@ export function makeCellRunner(o: CellRunnerOptions): (cell: Cell, progress: (f:
     const norm = { mean: model.stats.actionMean, std: model.stats.actionStd };
     const evalTask = makeTask(task, model.config.imageSize, norm, assets.dataset);
     let bytes = assets.modelBytes;
+    const layout = cellGroupLayout(model, cell, o.groupLayout);
     if (cell.method !== 'fp') {
       let calib = calibCache.get(task);
       if (!calib) {
         calib = calibrateByPlanning(fresh(), makeTask(task, model.config.imageSize, norm, assets.dataset), s, o.calib);
         calibCache.set(task, calib);
       }
-      bytes = saveQuantizedModel(model, quantizeTargets(model, cell.method, cellConfig(cell, o.groupLayout), calib));
+      bytes = saveQuantizedModel(model, quantizeTargets(model, cell.method, cellConfig(cell, layout), calib));
     }
     const job: EpisodeJob = { env: task, imageSize: model.config.imageSize, modelBytes: bytes, oracle: false, planner: 'cem', cem: s.cem, objective: s.objective, mpc: s.eval.mpc, norm };
     let done = 0;
@@ -106,7 +118,7 @@ export function makeCellRunner(o: CellRunnerOptions): (cell: Cell, progress: (f:
     const steps = outcomes.reduce((a, x) => a + x.planSteps, 0);
     const planMs = outcomes.reduce((a, x) => a + x.planMs, 0);
     return {
-      result: { key, cell, settings: { cem: s.cem, objective: s.objective, eval: s.eval, calib: o.calib, groupLayout: o.groupLayout }, metrics, model_bytes: worldModelBytes(bytes) },
+      result: { key, cell, settings: { cem: s.cem, objective: s.objective, eval: s.eval, calib: o.calib, groupLayout: layout }, metrics, model_bytes: worldModelBytes(bytes) },
       timing: { key, ms_per_cem_step: steps ? planMs / steps : 0, seconds: (now() - t0) / 1000 },
       files,
     };
