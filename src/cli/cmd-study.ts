@@ -42,7 +42,8 @@ Usage: quantwm study [options]
   --out DIR           results directory (default study-out); the same command resumes
   --shard i/n         run every n-th cell starting at i (0-based); merge the shards afterwards
   --weights DIR       where <task>.qwm live (default weights)
-  --data DIR          where <task>/dataset.qwmd live (PushT goals); generated when absent
+  --data DIR          where <task>/dataset.qwmd live (PushT goals); without --data the
+                      dataset is generated in memory (seed 0, as quantwm data gen)
   --threads N         kernel threads (default: every core; results do not depend on it)
   --jobs N            episodes of a cell evaluated in parallel, one single-threaded worker each
                       (default: the thread count; 1 = one at a time on --threads kernel threads);
