@@ -288,7 +288,9 @@ async function measure(): Promise<Run> {
  * `apt-get install libopenblas0-pthread` (recorded in the row).
  */
 function torchStep(threads: number): { threads: number; ms: number; cpuMs: number; version: string; blas: string } {
-  const r = spawnSync('/usr/bin/python3', [`${ROOT}/scripts/bench/torch_cem_step.py`, '--threads', String(threads), '--iter', String(ITER)], { encoding: 'utf8' });
+  // OpenBLAS's pthread build runs its own threads unless told: pin it to the same count
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+  const r = spawnSync('/usr/bin/python3', [`${ROOT}/scripts/bench/torch_cem_step.py`, '--threads', String(threads), '--iter', String(ITER)], { encoding: 'utf8', env });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   if (r.status !== 0 || !line.startsWith('{')) throw new Error(`torch_cem_step.py failed (is python3-torch installed?):\n${r.stderr}`);
   const j = JSON.parse(line) as { ms: number; cpu_ms: number; torch: string };
