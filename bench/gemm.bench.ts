@@ -18,7 +18,7 @@
  *   epilogue); MatMulNBits accuracy_level 4 also quantizes A to int8 inside the call, which our
  *   W4A8 row does not (it takes already-quantized activations).
  */
-import { spawnSync } from 'node:child_process';
+import { runChild } from './child.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
@@ -251,13 +251,7 @@ async function main(): Promise<void> {
   for (const t of threadList) {
     console.error(`threads ${t}:`);
     const extra = arg('shapes') ? ['--shapes', arg('shapes') as string] : [];
-    const r = spawnSync(process.execPath, [...process.execArgv, self, '--child', '--threads', String(t), ...extra], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-      maxBuffer: 1 << 24,
-    });
-    if (r.status !== 0) throw new Error(`child for threads ${t} failed with status ${r.status}`);
-    rows.push(...(JSON.parse(r.stdout) as Row[]));
+    rows.push(...runChild<Row>(self, t, extra));
   }
   console.log(table(rows));
   const out = arg('out') ?? 'bench/results/gemm.json';

@@ -34,6 +34,7 @@
  * both runtimes (f32: float32 reassociation; int8: the two quantization schemes differ).
  */
 import { spawnSync } from 'node:child_process';
+import { runChild } from './child.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
@@ -311,13 +312,7 @@ async function main(): Promise<void> {
       console.error(`run ${run + 1}/${runs}, threads ${t} (load ${loadavg()[0].toFixed(1)}):`);
       loads.push(loadavg());
       const extra = only ? ['--only', only.join(',')] : [];
-      const r = spawnSync(process.execPath, [...process.execArgv, self, '--child', '--threads', String(t), ...extra], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-        maxBuffer: 1 << 24,
-      });
-      if (r.status !== 0) throw new Error(`child for threads ${t} failed with status ${r.status}`);
-      rows.push(...(JSON.parse(r.stdout) as Row[]));
+      rows.push(...runChild<Row>(self, t, extra));
     }
     runsRows.push(rows);
   }
