@@ -42,7 +42,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { Session } from 'node:inspector/promises';
 import { fileURLToPath } from 'node:url';
-import { Bench } from 'tinybench';
+import { timeCalls } from './timing.js';
 import { compactConfig } from '../src/nn/compact.js';
 import { numPatches, tokenDim } from '../src/nn/config.js';
 import { initWeights } from '../src/nn/weights.js';
@@ -170,22 +170,6 @@ export function cemStepGflop(wm: WorldModel, S: number, H: number): number {
   return f / 1e9;
 }
 
-async function time(fn: () => unknown, iters: number): Promise<{ ms: number; cpuMs: number }> {
-  const cpu: number[] = [];
-  const b = new Bench({ time: 0, iterations: iters, warmup: true, warmupTime: 0, warmupIterations: 1 });
-  b.add('case', () => {
-    const c0 = process.cpuUsage();
-    fn();
-    const c = process.cpuUsage(c0);
-    cpu.push((c.user + c.system) / 1000);
-  });
-  await b.run();
-  const r = b.tasks[0].result;
-  if (!r || !('latency' in r)) throw new Error(`bench failed: ${JSON.stringify(r)}`);
-  const xs = cpu.slice(-iters).sort((p, q) => p - q);
-  return { ms: r.latency.p50 as number, cpuMs: xs[xs.length >> 1] };
-}
-
 function pathsOf(wm: WorldModel): Record<string, number> {
   const out: Record<string, number> = {};
   for (const l of wm.linears()) {
@@ -244,7 +228,7 @@ async function measure(): Promise<Run> {
     for (const th of flag('eval-only') ? [] : THREADS) {
       setThreads(th);
       const rng = new Rng(11);
-      const t = await time(() => cemPlan(wm, z0, goal, one, s.objective, rng), ITER);
+      const t = await timeCalls(() => cemPlan(wm, z0, goal, one, s.objective, rng), ITER);
       if (!v.config) f32.set(th, t);
       const f = f32.get(th)!;
       const row: StepRow = { variant: v.name, threads: th, ms: t.ms, cpuMs: t.cpuMs, gflop, gflops: gflop / (t.ms / 1000), speedup: f.ms / t.ms, cpuSpeedup: f.cpuMs / t.cpuMs, paths: pathsOf(wm), load1: loadavg()[0] };

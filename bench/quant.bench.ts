@@ -40,7 +40,7 @@ import { mkdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Bench } from 'tinybench';
+import { timeCalls } from './timing.js';
 import { compactConfig } from '../src/nn/compact.js';
 import { dinowmVits14, numPatches, tokenDim, type WorldModelConfig } from '../src/nn/config.js';
 import { tensorFns } from '../src/nn/fn.js';
@@ -155,23 +155,6 @@ function randn(rng: Rng, shape: number[], scale = 1): Tensor<'f32'> {
   const t = new Tensor('f32', shape);
   for (let i = 0; i < t.f32.length; i++) t.f32[i] = scale * rng.normal();
   return t;
-}
-
-/** Median wall ms (tinybench p50) and median CPU ms of `iters` calls after one warm-up call. */
-async function time(fn: () => unknown, iters: number): Promise<{ ms: number; cpuMs: number }> {
-  const cpu: number[] = [];
-  const b = new Bench({ time: 0, iterations: iters, warmup: true, warmupTime: 0, warmupIterations: 1 });
-  b.add('case', () => {
-    const c0 = process.cpuUsage();
-    fn();
-    const c = process.cpuUsage(c0);
-    cpu.push((c.user + c.system) / 1000);
-  });
-  await b.run();
-  const r = b.tasks[0].result;
-  if (!r || !('latency' in r)) throw new Error(`bench failed: ${JSON.stringify(r)}`);
-  const xs = cpu.slice(-iters).sort((p, q) => p - q);
-  return { ms: r.latency.p50 as number, cpuMs: xs[xs.length >> 1] };
 }
 
 /** Linear kinds per module. */
@@ -312,7 +295,7 @@ async function measure(quick: boolean, models: ModelName[]): Promise<Run> {
         for (const c of cs) {
           for (const th of THREADS) {
             setThreads(th);
-            const t = await time(c.run, c.iters);
+            const t = await timeCalls(c.run, c.iters);
             const key = `${c.part}/${th}`;
             if (!v.config) floatMs.set(key, t);
             const f = floatMs.get(key)!;
