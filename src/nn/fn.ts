@@ -27,6 +27,8 @@ export interface Fns<T> {
   matmul(a: T, b: T, opts?: ops.MatmulOptions): T;
   add(a: T, b: T): T;
   mul(a: T, b: T): T;
+  /** a / b with broadcasting, one float32 rounding (AWQ's ScaledActivation) */
+  div(a: T, b: T): T;
   scale(x: T, s: number): T;
   layerNorm(x: T, gamma: T, beta: T, eps: number): T;
   gelu(x: T): T;
@@ -88,6 +90,7 @@ export const tensorFns: Fns<Tensor<'f32'>> = {
   matmul: (a, b, o) => ops.matmul(a, b, o),
   add: fast.add,
   mul: fast.mul,
+  div: (a, b) => ops.div(a, b),
   scale: fast.scale,
   layerNorm: (x, g, b, eps) => fast.layerNorm(x, g, b, eps),
   gelu: fast.gelu,

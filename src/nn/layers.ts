@@ -18,12 +18,11 @@ export class LayerNorm {
 
 /**
  * fc1 -> exact GELU -> fc2. With an activation scale s (AWQ's ScaledActivation, set by quant for
- * the GELU -> fc2 pair), fc2 sees gelu(fc1 x) · fr(1/s) per hidden channel; absent (the
- * default), the forward is exactly the plain MLP's.
+ * the GELU -> fc2 pair), fc2 sees gelu(fc1 x) / s per hidden channel, divided as llm-awq divides;
+ * absent (the default), the forward is exactly the plain MLP's.
  */
 export class Mlp {
   private scale: Tensor<'f32'> | null = null;
-  private inv: Tensor<'f32'> | null = null;
   constructor(
     readonly fc1: Linear,
     readonly fc2: Linear,
@@ -39,11 +38,10 @@ export class Mlp {
     const bad = s ? s.f32.findIndex((v) => !(v > 0 && v < Infinity)) : -1;
     if (bad >= 0) throw new ValueError(`${this.fc2.name} actScale`, `scale[${bad}] = ${(s as Tensor<'f32'>).f32[bad]} is not a positive finite number`);
     this.scale = s;
-    this.inv = s ? new Tensor('f32', s.shape, s.f32.map((v) => 1 / v)) : null; // Float32Array.map stores fr(1/s)
   }
   forward<T>(F: Fns<T>, x: T): T {
     const h = F.gelu(this.fc1.forward(F, x));
-    return this.fc2.forward(F, this.inv ? F.mul(h, F.constant(this.inv)) : h);
+    return this.fc2.forward(F, this.scale ? F.div(h, F.constant(this.scale)) : h);
   }
 }
 

@@ -18,6 +18,7 @@ export function varFns(params: ag.ParamSet): Fns<Var> {
     matmul: (a, b, o) => ag.matmul(a, b, o),
     add: ag.add,
     mul: ag.mul,
+    div: ag.div,
     scale: ag.scale,
     layerNorm: (x, g, b, eps) => ag.layerNorm(x, g, b, eps),
     gelu: ag.gelu,

@@ -82,8 +82,8 @@ describe('AWQ', () => {
         // LN2 -> fc1
         const h2 = ln(norm2);
         check(linearF32(h2, targets[2].weight, targets[2].bias), linearF32(ln(res.norms.get(norm2.name)!), w(2).weight, w(2).bias), targets[2].weight.f32, h2, targets[2].bias);
-        // GELU -> fc2 (ScaledActivation): fc2 with W s on gelu(h) · fr(1/s), against fc2 on gelu(h);
-        // per product W h (1 + 3u) (fr(1/s), the input's and the weight's roundings), inside the 8u
+        // GELU -> fc2 (ScaledActivation): fc2 with W s on gelu(h) / s, against fc2 on gelu(h);
+        // per product W h (1 + 2u) (the divided input's and the scaled weight's roundings), inside the 8u
         const s2 = res.actScales!.get(targets[3].name)!;
         const g = calib.get(targets[3].name)!;
         check(linearF32(g, targets[3].weight, targets[3].bias), linearF32(scaleActivationInputs(g, s2.f32), w(3).weight, w(3).bias), targets[3].weight.f32, g, targets[3].bias);
@@ -203,7 +203,7 @@ describe('AWQ', () => {
     expect(t.kind === 'smooth' && Array.from(t.scales)).toEqual(Array.from(s.f32));
   });
 
-  it('Mlp.actScale: fc2 sees gelu(fc1 x) · fr(1/s), bit for bit; null gives the plain MLP; bad scales are typed errors', () => {
+  it('Mlp.actScale: fc2 sees gelu(fc1 x) / s, bit for bit; null gives the plain MLP; bad scales are typed errors', () => {
     const rng = new Rng(26);
     const fc1 = new Linear('m.fc1', rng.normalTensor([12, 5]), rng.normalTensor([12]));
     const fc2 = new Linear('m.fc2', rng.normalTensor([5, 12]), rng.normalTensor([5]));

@@ -27,9 +27,8 @@
  * `semantics: 'paper'` is AWQ as published: pairs LN1 -> qkv, v -> proj (scale_fc_fc),
  *   LN2 -> fc1 (inspected through `inspect` when given, else the Linear itself) and GELU -> fc2
  *   (llm-awq's BLOOM/GELU models: scale_gelu_fc + ScaledActivation; GELU is not scale-equivariant,
- *   so 1/s cannot be folded into fc1: fc2's columns are scaled by s and the MLP multiplies
- *   GELU's output by fr(1/s), returned as `actScales` for the model to install; llm-awq divides
- *   by s, we multiply by the float32 reciprocal, which differs in the last bit), float
+ *   so 1/s cannot be folded into fc1: fc2's columns are scaled by s and the MLP divides GELU's
+ *   output by s as llm-awq does; the scales are returned as `actScales` for the model to install), float
  *   reference, fresh 'awq-asym' parameters on the transformed weights.
  *
  * Losses are accumulated in float64; torch sums float32. Powers: float64 pow rounded once.

@@ -105,17 +105,16 @@ export function transformInputs(x: Tensor<'f32'>, s: Float32Array, shift?: Float
 }
 
 /**
- * x' = fr(x · fr(1/s)) per column: what a Linear behind AWQ's ScaledActivation receives (the MLP
- * multiplies GELU's output by the float32 reciprocal, src/nn/layers.ts Mlp). @param x (N, in)
+ * x' = fr(x / s) per column: what a Linear behind AWQ's ScaledActivation receives (llm-awq's
+ * `act(x) / scales`, as src/nn/layers.ts Mlp computes it). @param x (N, in)
  */
 export function scaleActivationInputs(x: Tensor<'f32'>, s: Float32Array): Tensor<'f32'> {
   check2d('scaleActivationInputs', 'x', x);
   const [N, I] = x.shape;
   checkLen('scaleActivationInputs', 'scales', I, s);
-  const inv = s.map((v) => 1 / v); // Float32Array: fr(1/s)
   const out = new Float32Array(N * I);
   const X = x.f32;
-  for (let n = 0; n < N; n++) for (let j = 0; j < I; j++) out[n * I + j] = fr(X[n * I + j] * inv[j]);
+  for (let n = 0; n < N; n++) for (let j = 0; j < I; j++) out[n * I + j] = fr(X[n * I + j] / s[j]);
   return new Tensor('f32', [N, I], out);
 }
 
