@@ -10,7 +10,7 @@ import { bitType } from '../../src/quant/bittype.js';
 import { linearF32 } from '../../src/quant/execute.js';
 import { PER_CHANNEL, flatGroups } from '../../src/quant/granularity.js';
 import { awq, awqScales, awqSearchClip, meanAbs, type InspectFn } from '../../src/quant/methods/awq.js';
-import { scaleActivationInputs } from '../../src/quant/methods/transforms.js';
+import { divideColumns } from '../../src/quant/methods/transforms.js';
 import { Linear } from '../../src/nn/linear.js';
 import { Mlp } from '../../src/nn/layers.js';
 import { tensorFns } from '../../src/nn/fn.js';
@@ -86,7 +86,7 @@ describe('AWQ', () => {
         // per product W h (1 + 2u) (the divided input's and the scaled weight's roundings), inside the 8u
         const s2 = res.actScales!.get(targets[3].name)!;
         const g = calib.get(targets[3].name)!;
-        check(linearF32(g, targets[3].weight, targets[3].bias), linearF32(scaleActivationInputs(g, s2.f32), w(3).weight, w(3).bias), targets[3].weight.f32, g, targets[3].bias);
+        check(linearF32(g, targets[3].weight, targets[3].bias), linearF32(divideColumns(g, s2.f32), w(3).weight, w(3).bias), targets[3].weight.f32, g, targets[3].bias);
         // LN1 -> qkv, q and k rows only (v rows were divided by the v->proj scales)
         const h1 = ln(norm1);
         check(linearF32(h1, targets[0].weight, targets[0].bias), linearF32(ln(res.norms.get(norm1.name)!), w(0).weight, w(0).bias), targets[0].weight.f32, h1, targets[0].bias, [0, 2 * D]);
@@ -213,7 +213,7 @@ describe('AWQ', () => {
     const s = new Tensor('f32', [12], Float32Array.from({ length: 12 }, () => Math.fround(0.25 + rng.uniform() * 4)));
     mlp.actScale = s;
     const h = tensorFns.gelu(fc1.forward(tensorFns, x)).reshape([6, 12]);
-    const want = linearF32(scaleActivationInputs(h, s.f32), fc2.weight, fc2.bias).f32;
+    const want = linearF32(divideColumns(h, s.f32), fc2.weight, fc2.bias).f32;
     expect(Array.from(mlp.forward(tensorFns, x).f32)).toEqual(Array.from(want));
     mlp.actScale = null;
     expect(Array.from(mlp.forward(tensorFns, x).f32)).toEqual(Array.from(plain));

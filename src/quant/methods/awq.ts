@@ -56,7 +56,7 @@ import {
 } from '../plan.js';
 import { calibInput, type CalibrationInputs, type LinearParams, type NormParams, type QuantTarget, type Semantics } from '../seam.js';
 import { actFor, finish } from './common.js';
-import { check2d, divideColumns, divideRows, scaleActivationInputs, scaleColumns, smoothNorm, transformInputs } from './transforms.js';
+import { check2d, divideColumns, divideRows, scaleColumns, smoothNorm, transformInputs } from './transforms.js';
 
 const fr = Math.fround;
 
@@ -382,7 +382,7 @@ export function awq(targets: readonly QuantTarget[], opts: AwqOptions): MethodRe
           const p = cur.get(l.name) as LinearParams;
           cur.set(l.name, { weight: scaleColumns(p.weight, s), bias: p.bias });
           const xl = inputs.get(l.name) as Tensor<'f32'>;
-          inputs.set(l.name, pair.kind === 'act' ? scaleActivationInputs(xl, s) : transformInputs(xl, s));
+          inputs.set(l.name, pair.kind === 'act' ? divideColumns(xl, s) : transformInputs(xl, s));
           (transforms.get(l.name) as Transform[]).push({ kind: 'smooth', by: 'awq', prev: pair.prevName, scales: s, ratio: res.ratio, losses: res.losses });
         }
       }

@@ -49,7 +49,10 @@ export function scaleColumns(w: Tensor<'f32'>, s: Float32Array): Tensor<'f32'> {
   return new Tensor('f32', [O, I], out);
 }
 
-/** W'[:, j] = fr(W[:, j] / s_j) (undo a column scaling, AWQ's W' = Q(W s) / s). */
+/**
+ * W'[:, j] = fr(W[:, j] / s_j): undo a column scaling (AWQ's W' = Q(W s) / s), and what a Linear
+ * behind AWQ's ScaledActivation receives (llm-awq's `act(x) / scales`, src/nn/layers.ts Mlp).
+ */
 export function divideColumns(w: Tensor<'f32'>, s: Float32Array): Tensor<'f32'> {
   check2d('divideColumns', 'w', w);
   const [R, C] = w.shape;
@@ -101,20 +104,6 @@ export function transformInputs(x: Tensor<'f32'>, s: Float32Array, shift?: Float
       out[n * I + j] = fr(v / s[j]);
     }
   }
-  return new Tensor('f32', [N, I], out);
-}
-
-/**
- * x' = fr(x / s) per column: what a Linear behind AWQ's ScaledActivation receives (llm-awq's
- * `act(x) / scales`, as src/nn/layers.ts Mlp computes it). @param x (N, in)
- */
-export function scaleActivationInputs(x: Tensor<'f32'>, s: Float32Array): Tensor<'f32'> {
-  check2d('scaleActivationInputs', 'x', x);
-  const [N, I] = x.shape;
-  checkLen('scaleActivationInputs', 'scales', I, s);
-  const out = new Float32Array(N * I);
-  const X = x.f32;
-  for (let n = 0; n < N; n++) for (let j = 0; j < I; j++) out[n * I + j] = fr(X[n * I + j] / s[j]);
   return new Tensor('f32', [N, I], out);
 }
 

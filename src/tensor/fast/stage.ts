@@ -33,13 +33,6 @@ export function copyIn(src: Typed, ptr: number): void {
   heap().write(src, ptr);
 }
 
-/** A fresh Float32Array holding `n` floats copied from byte offset `ptr` of the heap. */
-export function copyOutF32(ptr: number, n: number): Float32Array {
-  const out = new Float32Array(n);
-  heap().read(ptr, out);
-  return out;
-}
-
 /** Heap byte offset of a typed array that lives in the kernel heap, else -1. */
 export function heapPtr(a: ArrayBufferView): number {
   return heap().owns(a.buffer) ? a.byteOffset : -1;
