@@ -42,6 +42,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { Session } from 'node:inspector/promises';
 import { fileURLToPath } from 'node:url';
+import { resetLinears } from './linears.js';
 import { timeCalls } from './timing.js';
 import { compactConfig } from '../src/nn/compact.js';
 import { numPatches, tokenDim } from '../src/nn/config.js';
@@ -52,7 +53,6 @@ import { cemPlan, type CemSettings } from '../src/plan/cem.js';
 import { evaluate } from '../src/plan/evaluator.js';
 import { CemPlanner } from '../src/plan/planners.js';
 import type { Latent } from '../src/plan/types.js';
-import type { IntegerLinear } from '../src/quant/integer-linear.js';
 import { loadModel } from '../src/quant/model-file.js';
 import { CalibrationRecorder, applyResult, quantizeTargets } from '../src/quant/model.js';
 import type { QuantConfig } from '../src/quant/plan.js';
@@ -179,12 +179,6 @@ function pathsOf(wm: WorldModel): Record<string, number> {
   return out;
 }
 
-function reset(wm: WorldModel): void {
-  for (const l of wm.linears()) {
-    (l.linear.impl as IntegerLinear | null)?.free();
-    l.linear.impl = null;
-  }
-}
 
 /** Start and goal latents of evaluation episode `seed`. */
 function latents(wm: WorldModel, seed: number): { z0: Latent; goal: Latent } {
@@ -197,7 +191,7 @@ function latents(wm: WorldModel, seed: number): { z0: Latent; goal: Latent } {
 }
 
 function install(wm: WorldModel, v: (typeof VARIANTS)[number], cem: CemSettings): void {
-  reset(wm);
+  resetLinears(wm);
   if (!v.config) return;
   let calib = null;
   if (v.calibrate) {
@@ -260,7 +254,7 @@ async function measure(): Promise<Run> {
       console.error(`  eval ${v.name.padEnd(11)} t${th} ${EVAL_EPISODES} episodes x <=${EVAL_ITER} iter: ${iterations} iterations in ${seconds.toFixed(1)} s (cpu ${cpuSeconds.toFixed(1)}), ${row.perIter.toFixed(2)} s/iter; EXTRAPOLATED 50 ep x 50 iter: ${row.worst50min.toFixed(0)} min, 50 x mean episode (max ${EVAL_ITER} iter): ${row.ep50min.toFixed(1)} min; successes ${successes}`);
     }
   }
-  reset(wm);
+  resetLinears(wm);
   shutdownThreads();
   const torch = flag('torch') ? THREADS.map(torchStep) : undefined;
   return { date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model ?? '?', head: gitHead(), fastOps: fastWired(), model: label, steps, evals, torch };
@@ -310,7 +304,7 @@ async function profileMode(): Promise<void> {
   writeFileSync(out, JSON.stringify(profile));
   console.log(`profile: ${label}, ${variant.name}, 1 thread, ${n} CEM steps in ${ms.toFixed(0)} ms (${(ms / n).toFixed(0)} ms/step); fast ops wired in src/nn/fn.ts: ${fastWired()}; wrote ${out}\n`);
   console.log(summarize(out, num('top', 15)));
-  reset(wm);
+  resetLinears(wm);
 }
 
 /** Does the inference Fns (src/nn/fn.ts) run the fast non-GEMM kernels of src/tensor/fast? */

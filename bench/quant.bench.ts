@@ -40,6 +40,7 @@ import { mkdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { resetLinears } from './linears.js';
 import { timeCalls } from './timing.js';
 import { compactConfig } from '../src/nn/compact.js';
 import { dinowmVits14, numPatches, tokenDim, type WorldModelConfig } from '../src/nn/config.js';
@@ -180,12 +181,6 @@ function reasonsOf(m: WorldModel): Record<string, number> {
   return out;
 }
 
-function reset(m: WorldModel): void {
-  for (const l of m.linears()) {
-    (l.linear.impl as IntegerLinear | null)?.free();
-    l.linear.impl = null;
-  }
-}
 
 interface Case {
   model: ModelName;
@@ -275,7 +270,7 @@ async function measure(quick: boolean, models: ModelName[]): Promise<Run> {
     const floatMs = new Map<string, { ms: number; cpuMs: number }>();
     for (const v of VARIANTS) {
       for (const [m, cs] of byModel) {
-        reset(m);
+        resetLinears(m);
         if (v.config) {
           const t0 = performance.now();
           let res: MethodResult;
@@ -306,7 +301,7 @@ async function measure(quick: boolean, models: ModelName[]): Promise<Run> {
         }
       }
     }
-    for (const m of byModel.keys()) reset(m);
+    for (const m of byModel.keys()) resetLinears(m);
     files.push(...fileSizes(name, wm));
   }
   shutdownThreads();
