@@ -281,7 +281,7 @@ function torchStep(threads: number): { threads: number; ms: number; cpuMs: numbe
 
 async function profileMode(): Promise<void> {
   const { wm, label } = await loadWall();
-  setThreads(num("profile-threads", 1), nodeWorkers);
+  setThreads(num('profile-threads', 1), nodeWorkers);
   const s = defaultSettings('wall');
   const variant = VARIANTS.find((v) => v.name === (arg('variant') ?? 'f32'))!;
   install(wm, variant, s.cem);
