@@ -1,4 +1,5 @@
 /** `quantwm data gen`: generate a DINO-WM-style trajectory dataset into DIR/dataset.qwmd. */
+import type { Dataset } from '../env/dataset/dataset.js';
 import { DATA_DEFAULTS, POLICIES, generateDataset } from '../env/dataset/generate.js';
 import { encodeDataset } from '../env/dataset/store.js';
 import { nodePlatform } from '../platform/node.js';
@@ -59,36 +60,43 @@ export const dataGenCommand: Command = {
       onProgress: progress ? (done) => progress.update(done) : undefined,
     });
     const t1 = performance.now();
-    const bytes = encodeDataset(ds);
-    const t2 = performance.now();
     progress?.done();
-    await nodePlatform.mkdirp(out);
-    const path = `${out.replace(/\/+$/, '')}/${DATASET_FILE}`;
-    await nodePlatform.writeFile(path, bytes);
-    const actions = ds.actions.length / ds.actionDim;
-    const summary = {
-      file: path,
-      env,
-      envParams: ds.envParams,
-      generator: ds.generator,
-      episodes: ds.episodes,
-      actions,
-      states: ds.states.length / ds.stateDim,
-      bytes: bytes.length,
-      rawBytes: (ds.states.length + ds.actions.length + ds.proprio.length) * 4,
-      seconds: { generate: (t1 - t0) / 1000, encode: (t2 - t1) / 1000 },
-      info: ds.info,
-      stats: ds.stats,
-    };
-    await nodePlatform.writeFile(`${out.replace(/\/+$/, '')}/summary.json`, writeJson(summary));
-    const facts = Object.entries(ds.info)
-      .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(3)}`)
-      .join(', ');
-    process.stdout.write(
-      `${path}: ${env}, ${ds.episodes} episodes, ${actions} actions, ${(bytes.length / 1e6).toFixed(2)} MB ` +
-        `(${((100 * bytes.length) / summary.rawBytes).toFixed(0)}% of raw), generated in ${fmtTime(summary.seconds.generate)}, encoded in ${fmtTime(summary.seconds.encode)}\n` +
-        `${facts}\n`,
-    );
+    await saveDataset(out, ds, (t1 - t0) / 1000);
     return EXIT.OK;
   },
 };
+
+/** Encode `ds` into DIR/dataset.qwmd and DIR/summary.json, and print the one-line summary. */
+export async function saveDataset(out: string, ds: Dataset, generateSeconds: number): Promise<void> {
+  const t1 = performance.now();
+  const bytes = encodeDataset(ds);
+  const encodeSeconds = (performance.now() - t1) / 1000;
+  await nodePlatform.mkdirp(out);
+  const path = `${out.replace(/\/+$/, '')}/${DATASET_FILE}`;
+  await nodePlatform.writeFile(path, bytes);
+  const actions = ds.actions.length / ds.actionDim;
+  const rawBytes = (ds.states.length + ds.actions.length + ds.proprio.length) * 4;
+  const summary = {
+    file: path,
+    env: ds.env,
+    envParams: ds.envParams,
+    generator: ds.generator,
+    episodes: ds.episodes,
+    actions,
+    states: ds.states.length / ds.stateDim,
+    bytes: bytes.length,
+    rawBytes,
+    seconds: { generate: generateSeconds, encode: encodeSeconds },
+    info: ds.info,
+    stats: ds.stats,
+  };
+  await nodePlatform.writeFile(`${out.replace(/\/+$/, '')}/summary.json`, writeJson(summary));
+  const facts = Object.entries(ds.info)
+    .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(3)}`)
+    .join(', ');
+  process.stdout.write(
+    `${path}: ${ds.env}, ${ds.episodes} episodes, ${actions} actions, ${(bytes.length / 1e6).toFixed(2)} MB ` +
+      `(${((100 * bytes.length) / rawBytes).toFixed(0)}% of raw), generated in ${fmtTime(generateSeconds)}, encoded in ${fmtTime(encodeSeconds)}\n` +
+      `${facts}\n`,
+  );
+}

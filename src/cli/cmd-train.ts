@@ -1,4 +1,6 @@
+import { concatDatasets } from '../env/dataset/dataset.js';
 import { readModelFile, worldModelFromParts } from '../nn/model-file.js';
+import type { WorldModel } from '../nn/world-model.js';
 import { patchesPerSide, type EncoderConfig } from '../nn/config.js';
 import type { WeightMap } from '../nn/weights.js';
 import { nodePlatform } from '../platform/node.js';
@@ -25,7 +27,10 @@ of every dataset given, then frozen (written alone to FILE).
   --image-size N (64)  --patch N (16)  --dim N (64)  --depth N (3)  --heads N (2)
 
 wm: DINO-WM training of predictor + action/proprio encoders on frozen, cached encoder features.
+  --data DIR[,DIR...]  one or more datasets of the env (e.g. generated plus \`quantwm data mine\` output)
   --epochs N (4)  --batch N (32)  --lr X (5e-4)  --num-hist N (Wall 1, PointMaze 3, PushT 3)
+  --rollout R (1)   loss over R open-loop steps, each fed the model's own prediction (1 = teacher forcing)
+  --init FILE       fine-tune this trained model (its weights and normalisation statistics)
 
 decoder: the visualisation decoder (latents -> frames) of a trained float world model, on detached
 latents of its frozen encoder (MSE to the [-1, 1] frame, Adam); FILE = the model plus decoder.*.
@@ -45,7 +50,7 @@ export const trainCommand: Command = {
     const [what, ...rest] = argv;
     if (what !== 'encoder' && what !== 'wm' && what !== 'decoder') throw new ValueError('train', `expected 'encoder', 'wm' or 'decoder', got '${what ?? ''}'`);
     const { opts } = parseArgs(`train ${what}`, rest, {
-      options: { env: 'string', data: 'string', encoder: 'string', out: 'string', steps: 'number', epochs: 'number', batch: 'number', lr: 'number', 'mask-ratio': 'number', pool: 'number', 'image-size': 'number', patch: 'number', dim: 'number', depth: 'number', heads: 'number', 'num-hist': 'number', seed: 'number', threads: 'number', 'checkpoint-every': 'number', weights: 'string', frames: 'number', channels: 'number', stages: 'number' },
+      options: { env: 'string', data: 'string', encoder: 'string', out: 'string', steps: 'number', epochs: 'number', batch: 'number', lr: 'number', 'mask-ratio': 'number', pool: 'number', 'image-size': 'number', patch: 'number', dim: 'number', depth: 'number', heads: 'number', 'num-hist': 'number', seed: 'number', threads: 'number', 'checkpoint-every': 'number', weights: 'string', init: 'string', rollout: 'number', frames: 'number', channels: 'number', stages: 'number' },
       positionals: 0,
     });
     applyThreads(opts.threads as number | undefined);
@@ -78,8 +83,7 @@ export const trainCommand: Command = {
     if (what === 'decoder') {
       const file = required(opts.weights as string | undefined, '--weights');
       const f = readModelFile(await nodePlatform.readFile(file), { file });
-      if (f.config.quantization !== undefined) throw new ValueError('--weights', `${file} is quantized; train the decoder on the float model`);
-      const model = worldModelFromParts(f.header, f.tensors, file);
+      const model = loadFloatModel(f, file, '--weights');
       const meta = f.meta;
       const ds = await readDataset(required(opts.data as string | undefined, '--data'));
       const trainedOn = (meta.dataset as { env?: string } | undefined)?.env;
@@ -95,8 +99,12 @@ export const trainCommand: Command = {
       return 0;
     }
     const env = envName(opts.env);
-    const ds = await readDataset(required(opts.data as string | undefined, '--data'));
+    const parts = [];
+    for (const d of required(opts.data as string | undefined, '--data').split(',')) parts.push(await readDataset(d));
+    const ds = concatDatasets(parts);
     if (ds.env !== env) throw new ValueError('--data', `dataset is ${ds.env}, --env is ${env}`);
+    const initFile = opts.init as string | undefined;
+    const init = initFile ? loadFloatModel(await nodePlatform.readFile(initFile), initFile) : undefined;
     const encFile = required(opts.encoder as string | undefined, '--encoder');
     const enc = readModelFile(await nodePlatform.readFile(encFile), { file: encFile });
     if (enc.header.kind !== 'encoder' || !enc.header.encoder) throw new ValueError('--encoder', `${encFile} is not an encoder file`);
@@ -106,7 +114,9 @@ export const trainCommand: Command = {
       dataset: ds,
       encoder: { config: enc.header.encoder, weights },
       out,
-      numHist: (opts['num-hist'] as number | undefined) ?? (env === 'wall' ? 1 : 3),
+      numHist: (opts['num-hist'] as number | undefined) ?? init?.config.predictor.numFrames ?? (env === 'wall' ? 1 : 3),
+      rollout: (opts.rollout as number | undefined) ?? 1,
+      init,
       epochs: (opts.epochs as number | undefined) ?? 4,
       batch: (opts.batch as number | undefined) ?? 32,
       lr: (opts.lr as number | undefined) ?? 5e-4,
@@ -121,3 +131,10 @@ export const trainCommand: Command = {
     return 0;
   },
 };
+
+/** A float world model from a .qwm file (bytes or already parsed); quantized files are refused. */
+function loadFloatModel(src: Uint8Array | ReturnType<typeof readModelFile>, file: string, flag = '--init'): WorldModel {
+  const f = src instanceof Uint8Array ? readModelFile(src, { file }) : src;
+  if (f.config.quantization !== undefined) throw new ValueError(flag, `${file} is quantized; training needs the float model`);
+  return worldModelFromParts(f.header, f.tensors, file);
+}

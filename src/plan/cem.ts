@@ -43,6 +43,8 @@ export function checkCem(s: CemSettings): void {
  * @param goal latent of the goal observation
  * @param rng source of the sample noise (the caller derives it per episode and MPC iteration)
  * @param warm (h, A) actions to start mu from (h <= H); the rest starts at 0
+ * @param onStep sees every step's samples (S, H, A), their costs and the ranking (cheapest first),
+ *   e.g. to record the elites a model's errors attract (`quantwm data mine`)
  */
 export function cemPlan(
   model: PlanningModel,
@@ -52,6 +54,7 @@ export function cemPlan(
   obj: ObjectiveSettings,
   rng: Rng,
   warm?: Float32Array,
+  onStep?: (actions: Float32Array, cost: Float64Array, order: Int32Array) => void,
 ): CemResult {
   checkCem(s);
   const H = s.horizon;
@@ -80,6 +83,7 @@ export function cemPlan(
     for (let i = 0; i < S; i++) order[i] = i;
     order.sort((a, b) => cost[a] - cost[b] || a - b);
     lossPerStep.push(cost[order[0]]);
+    onStep?.(actions, cost, order);
     const K = s.topk;
     for (let j = 0; j < HA; j++) {
       let m = 0;

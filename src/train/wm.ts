@@ -25,6 +25,14 @@ export interface WmRunOptions {
   seed: number;
   /** optimizer steps between checkpoints */
   checkpointEvery: number;
+  /** open-loop steps of the loss (default 1 = DINO-WM's teacher forcing; see WmTrainer.loss) */
+  rollout?: number;
+  /**
+   * Fine-tune a trained model instead of starting from random weights: its trainable tensors and
+   * its normalisation statistics (kept, so the model's inputs keep their meaning) replace the
+   * initialisation and the dataset's statistics. Its encoder must be the one given.
+   */
+  init?: WorldModel;
   /** validation windows evaluated per epoch (a fixed subset) */
   valWindows: number;
   /** the command line, recorded in the weight file */
@@ -74,13 +82,17 @@ export async function trainWorldModel(o: WmRunOptions): Promise<{ bytes: Uint8Ar
   const ds = o.dataset;
   const ckptPath = `${o.out}.ckpt`;
   const cfg = compactWmConfig(ds.env, o.encoder.config, o.numHist, ds.proprioDim, ds.actionDim);
-  const stats = {
-    proprioMean: Float32Array.from(ds.stats.proprio.mean),
-    proprioStd: Float32Array.from(ds.stats.proprio.std),
-    actionMean: Float32Array.from(ds.stats.action.mean),
-    actionStd: Float32Array.from(ds.stats.action.std),
-  };
-  let weights: WeightMap = initWeights(worldModelSpec(cfg).filter(([n]) => !n.startsWith('encoder.')), new Rng(o.seed));
+  const R = o.rollout ?? 1;
+  if (!Number.isInteger(R) || R < 1) throw new ValueError('train wm', `rollout must be a positive integer, got ${R}`);
+  const stats = o.init
+    ? o.init.stats
+    : {
+        proprioMean: Float32Array.from(ds.stats.proprio.mean),
+        proprioStd: Float32Array.from(ds.stats.proprio.std),
+        actionMean: Float32Array.from(ds.stats.action.mean),
+        actionStd: Float32Array.from(ds.stats.action.std),
+      };
+  let weights: WeightMap = o.init ? initFrom(o.init, cfg, o.encoder.weights) : initWeights(worldModelSpec(cfg).filter(([n]) => !n.startsWith('encoder.')), new Rng(o.seed));
   for (const [n, t] of o.encoder.weights) weights.set(n, t);
   let epoch0 = 0;
   let batch0 = 0;
@@ -102,14 +114,14 @@ export async function trainWorldModel(o: WmRunOptions): Promise<{ bytes: Uint8Ar
   const src: WindowSource = {
     lengths: ds.lengths,
     features: encodeDataset(model, ds, (d, t) => o.onProgress?.({ phase: 'encode', done: d, total: t })),
-    proprio: normalize(ds.proprio.slice(), ds.stats.proprio),
-    actions: normalize(ds.actions.slice(), ds.stats.action),
+    proprio: normalize(ds.proprio.slice(), { mean: [...stats.proprioMean], std: [...stats.proprioStd] }),
+    actions: normalize(ds.actions.slice(), { mean: [...stats.actionMean], std: [...stats.actionStd] }),
     P: model.P,
     Dv: model.Dv,
     proprioDim: ds.proprioDim,
     envActionDim: ds.actionDim,
   };
-  const F = o.numHist + 1;
+  const F = o.numHist + R;
   const split = splitEpisodes(ds.episodes);
   const train = windowIndex(ds, split.train, { numFrames: F, frameskip: 5 });
   const val = windowIndex(ds, split.val, { numFrames: F, frameskip: 5 });
@@ -125,7 +137,7 @@ export async function trainWorldModel(o: WmRunOptions): Promise<{ bytes: Uint8Ar
     let { sum, cnt } = e === epoch0 ? partial : { sum: 0, cnt: 0 };
     for (let b = e === epoch0 ? batch0 : 0; b < nb; b++) {
       const w = gatherWindows(src, train, order.slice(b * o.batch, (b + 1) * o.batch), F, 5);
-      const l = trainer.step(w.visual, w.proprio, w.actions);
+      const l = trainer.step(w.visual, w.proprio, w.actions, R);
       sum += l;
       cnt++;
       o.onProgress?.({ phase: `epoch ${e + 1}/${o.epochs}`, done: b + 1, total: nb, loss: sum / cnt });
@@ -136,7 +148,7 @@ export async function trainWorldModel(o: WmRunOptions): Promise<{ bytes: Uint8Ar
       vl = 0;
       for (let i = 0; i < valPick.length; i += 256) {
         const w = gatherWindows(src, val, valPick.slice(i, i + 256), F, 5);
-        vl += trainer.evalLoss(w.visual, w.proprio, w.actions) * Math.min(256, valPick.length - i);
+        vl += trainer.evalLoss(w.visual, w.proprio, w.actions, R) * Math.min(256, valPick.length - i);
       }
       vl /= valPick.length;
     }
@@ -147,9 +159,29 @@ export async function trainWorldModel(o: WmRunOptions): Promise<{ bytes: Uint8Ar
     made_by: 'quantwm train wm',
     command: o.command,
     dataset: { env: ds.env, episodes: ds.episodes, generator: ds.generator as unknown as Record<string, unknown>, info: ds.info },
-    training: { epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed, num_hist: o.numHist, history },
+    training: { epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed, num_hist: o.numHist, rollout: R, init: o.init ? o.init.config.name : null, history },
   });
   await o.platform.writeFile(o.out, bytes);
   return { bytes, history };
 }
 
+
+/** The trainable tensors of `init` (copies), checked against the config being trained and the encoder given. */
+function initFrom(init: WorldModel, cfg: WorldModelConfig, encoder: WeightMap): WeightMap {
+  const where = 'train wm --init';
+  const c = init.config;
+  if (c.predictor.numFrames !== cfg.predictor.numFrames) throw new ValueError(where, `model has num_hist ${c.predictor.numFrames}, training asks for ${cfg.predictor.numFrames}`);
+  if (c.proprioDim !== cfg.proprioDim || c.envActionDim !== cfg.envActionDim) throw new ValueError(where, `model dims (proprio ${c.proprioDim}, action ${c.envActionDim}) differ from the data (${cfg.proprioDim}, ${cfg.envActionDim})`);
+  const out: WeightMap = new Map();
+  for (const [n] of worldModelSpec(cfg)) {
+    const t = init.weights.get(n);
+    if (!t) throw new ValueError(where, `model has no tensor ${n}`);
+    if (n.startsWith('encoder.')) {
+      const e = encoder.get(n);
+      if (!e || e.f32.length !== t.f32.length || e.f32.some((v, i) => !Object.is(v, t.f32[i]))) throw new ValueError(where, `tensor ${n} differs from the --encoder file: the model was trained on another encoder`);
+      continue;
+    }
+    out.set(n, t.clone());
+  }
+  return out;
+}

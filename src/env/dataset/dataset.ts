@@ -172,3 +172,54 @@ export function meanStd(data: ArrayLike<number>, cols: number): MeanStd {
   }
   return { mean, std };
 }
+
+/**
+ * Episodes of several datasets of one env, in order, as one dataset (e.g. generated data plus
+ * planner-mined sequences). Env, env parameters and dims must agree; statistics are recomputed
+ * over the union; the generator records every part.
+ */
+export function concatDatasets(parts: readonly Dataset[]): Dataset {
+  const where = 'concatDatasets';
+  if (parts.length === 0) throw new ValueError(where, 'no datasets given');
+  if (parts.length === 1) return parts[0];
+  const a = parts[0];
+  const params = JSON.stringify(Object.entries(a.envParams).sort());
+  for (const [i, b] of parts.entries()) {
+    if (b.env !== a.env) throw new ValueError(where, `dataset ${i} is ${b.env}, dataset 0 is ${a.env}`);
+    if (JSON.stringify(Object.entries(b.envParams).sort()) !== params) throw new ValueError(where, `dataset ${i} has env parameters ${JSON.stringify(b.envParams)}, dataset 0 has ${JSON.stringify(a.envParams)}`);
+    if (b.stateDim !== a.stateDim || b.actionDim !== a.actionDim || b.proprioDim !== a.proprioDim) throw new ShapeError(where, `dataset ${i} dims differ from dataset 0`);
+  }
+  const cat = (pick: (d: Dataset) => ArrayLike<number> & { length: number }, T: Float32ArrayConstructor | Int32ArrayConstructor) => {
+    const out = new T(parts.reduce((s, d) => s + pick(d).length, 0));
+    let o = 0;
+    for (const d of parts) {
+      out.set(pick(d), o);
+      o += pick(d).length;
+    }
+    return out;
+  };
+  const info: Record<string, number> = {};
+  parts.forEach((d, i) => {
+    info[`part${i}.episodes`] = d.episodes;
+    for (const [k, v] of Object.entries(d.info)) info[`part${i}.${k}`] = v;
+  });
+  return new Dataset({
+    env: a.env,
+    envParams: { ...a.envParams },
+    generator: {
+      name: 'concat',
+      version: 1,
+      seed: a.generator.seed,
+      policy: parts.map((d) => `${d.generator.name}:${d.generator.policy}`).join(' + '),
+      options: Object.fromEntries(parts.map((d, i) => [`part${i}`, JSON.stringify(d.generator)])),
+    },
+    stateDim: a.stateDim,
+    actionDim: a.actionDim,
+    proprioDim: a.proprioDim,
+    lengths: cat((d) => d.lengths, Int32Array) as Int32Array,
+    states: cat((d) => d.states, Float32Array) as Float32Array,
+    actions: cat((d) => d.actions, Float32Array) as Float32Array,
+    proprio: cat((d) => d.proprio, Float32Array) as Float32Array,
+    info,
+  });
+}
