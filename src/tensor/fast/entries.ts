@@ -19,6 +19,8 @@ import { softmax } from './softmax.js';
 import { SOFTMAX_SPEC, emitSoftmax } from './softmax-emit.js';
 import { attention, attentionRef } from './attention.js';
 import { ATTENTION_SPEC, emitAttention } from './attention-emit.js';
+import { binaryKernel, binaryTwin } from './elementwise.js';
+import { BINARY_SPEC, emitBinary, type BinaryKind } from './elementwise-emit.js';
 
 /** Values that stress the kernels: normal draws, signed zeros, wide exponents, ±80. */
 function fill(rng: Rng, n: number, s = 2): Float32Array {
@@ -97,4 +99,28 @@ const attentionEntry: KernelEntry<{ q: Tensor<'f32'>; k: Tensor<'f32'>; v: Tenso
   budget: 'bit-exact vs the reference composition scale/matmul/softmax/matmul',
 };
 
-export const FAST_KERNELS: readonly KernelEntry<any>[] = [geluEntry, layerNormEntry, softmaxEntry, attentionEntry];
+/** rows x P elements; B full (rows x P) or one row of P broadcast over the rows; add or mul. */
+const binaryEntry: KernelEntry<{ kind: BinaryKind; A: Float32Array; B: Float32Array }> = {
+  spec: BINARY_SPEC,
+  emit: emitBinary,
+  ref: ({ kind, A, B }) => {
+    const out = new Float32Array(A.length);
+    binaryTwin(kind, A, B, out);
+    return out;
+  },
+  run: ({ kind, A, B }) => {
+    const out = new Float32Array(A.length).fill(Number.NaN);
+    binaryKernel(kind, A, B, out);
+    return out;
+  },
+  dims: { rows: 4, P: 8 },
+  make: ({ rows, P }, seed) => {
+    const rng = new Rng(seed);
+    const kind = rng.int(2) === 0 ? 'add' : 'mul';
+    return { kind, A: fill(rng, rows * P, 1e30), B: fill(rng, rng.int(2) === 0 ? rows * P : P, 1e10) };
+  },
+  tolerance: () => 0,
+  budget: 'bit-exact vs its twin binaryTwin (one IEEE float32 + or · per element, as ops add/mul)',
+};
+
+export const FAST_KERNELS: readonly KernelEntry<any>[] = [geluEntry, layerNormEntry, softmaxEntry, attentionEntry, binaryEntry];

@@ -8,7 +8,10 @@
  * NR-column panel (KC·NR·4 bytes stay in L1), for each MR-row tile: the micro-kernel keeps
  * an MR x NR tile of f32x4 accumulators (vacc<r>x<cols>) in registers, broadcasts one A
  * value per row (v128.load32_splat) and multiplies it with NR/4 B vectors, k unrolled KU
- * times with static memarg offsets (KU = 1 is fastest under V8 11.3, see api.ts).
+ * times with static memarg offsets (KU = 1 is fastest under V8 11.3, see api.ts). Variant
+ * 'packa' first copies the MC x KC block of A into per-tile k-major panels (MR floats per k);
+ * with MR = 4 that copy is 4x4 SIMD transposes, 4 k at a time (as pack_b), the k tail element
+ * by element (docs/performance.md, "Planning", has the measured effect).
  *
  * Summation order (the contract the twin reproduces, making the kernel bit-exact with
  * ./ref.ts and with backend.ts gemmF32Ref): every C element is one lane of one accumulator,
@@ -187,6 +190,17 @@ export function emitGemmF32(spec: KernelSpec, ctx: EmitContext): ModuleBuilder {
       const psrc = f.local('i32', 'psrc');
       const pdst = f.local('i32', 'pdst');
       const row = f.local('i32', 'row');
+      const rowPtr: Local[] = [];
+      const vrow: Local[] = [];
+      const tr: Local[] = [];
+      const k4 = PACK_A && MR === 4 ? f.local('i32', 'k4') : row;
+      if (PACK_A && MR === 4) {
+        for (let r = 0; r < MR; r++) {
+          rowPtr.push(f.local('i32', `pa_row${r}`));
+          vrow.push(f.local('v128', `va_row${r}`));
+          tr.push(f.local('v128', `vt${r}`));
+        }
+      }
       f.set(apack, i32.add(p.tmp, MR * NR * 4));
 
       f.set(ldab, i32.shl(p.lda, 2));
@@ -204,6 +218,37 @@ export function emitGemmF32(spec: KernelSpec, ctx: EmitContext): ModuleBuilder {
             // A[mc0:mcEnd, kc0:kc0+kb] -> per MR-row tile, k-major, MR floats per k (rows past
             // the edge repeat the last row; their results are dropped)
             f.for(mm, mc0, mcEnd, MR, () => {
+              if (MR === 4) {
+                // 4 k at a time: one v128 per row, a 4x4 transpose (as pack_b), 4 stores; then the k tail
+                for (let r = 0; r < MR; r++) {
+                  f.set(row, i32.add(mm, r));
+                  f.if(i32.ge_s(row, mcEnd), () => f.set(row, i32.sub(mcEnd, 1)));
+                  f.set(rowPtr[r], i32.add(p.a, i32.add(i32.mul(row, ldab), i32.shl(kc0, 2))));
+                }
+                f.set(pdst, i32.add(apack, i32.mul(i32.sub(mm, mc0), i32.shl(kb, 2))));
+                f.set(k4, i32.and(kb, -4));
+                f.for(pk, 0, k4, 4, () => {
+                  for (let r = 0; r < MR; r++) f.set(vrow[r], v128.load(rowPtr[r], 0, 2));
+                  f.set(tr[0], i8x16.shuffle(vrow[0], vrow[1], f32Lanes([0, 4, 1, 5])));
+                  f.set(tr[1], i8x16.shuffle(vrow[0], vrow[1], f32Lanes([2, 6, 3, 7])));
+                  f.set(tr[2], i8x16.shuffle(vrow[2], vrow[3], f32Lanes([0, 4, 1, 5])));
+                  f.set(tr[3], i8x16.shuffle(vrow[2], vrow[3], f32Lanes([2, 6, 3, 7])));
+                  f.exec(v128.store(pdst, i8x16.shuffle(tr[0], tr[2], f32Lanes([0, 1, 4, 5])), 0, 2));
+                  f.exec(v128.store(pdst, i8x16.shuffle(tr[0], tr[2], f32Lanes([2, 3, 6, 7])), 16, 2));
+                  f.exec(v128.store(pdst, i8x16.shuffle(tr[1], tr[3], f32Lanes([0, 1, 4, 5])), 32, 2));
+                  f.exec(v128.store(pdst, i8x16.shuffle(tr[1], tr[3], f32Lanes([2, 3, 6, 7])), 48, 2));
+                  for (let r = 0; r < MR; r++) f.set(rowPtr[r], i32.add(rowPtr[r], 16));
+                  f.set(pdst, i32.add(pdst, 64));
+                });
+                f.for(pk, k4, kb, 1, () => {
+                  for (let r = 0; r < MR; r++) {
+                    f.exec(f32.store(pdst, f32.load(rowPtr[r]), r * 4));
+                    f.set(rowPtr[r], i32.add(rowPtr[r], 4));
+                  }
+                  f.set(pdst, i32.add(pdst, MR * 4));
+                });
+                return;
+              }
               for (let r = 0; r < MR; r++) {
                 f.set(row, i32.add(mm, r));
                 f.if(i32.ge_s(row, mcEnd), () => f.set(row, i32.sub(mcEnd, 1)));
