@@ -70,6 +70,11 @@ export const ATTN_SCALE_AT = 88;
 export const ATTN_PARAM_BYTES = 96;
 
 const HI_TO_LO = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+
+/** i8x16.shuffle lanes picking f32 lanes (0-3 from a, 4-7 from b). */
+function f32Lanes(l: readonly [number, number, number, number]): number[] {
+  return l.flatMap((x) => [x * 4, x * 4 + 1, x * 4 + 2, x * 4 + 3]);
+}
 const JOIN_LOW = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
 
 /** Scratch bytes one task needs for sequence length N and head width dh. */
@@ -145,6 +150,10 @@ export function emitAttention(spec: KernelSpec, ctx: EmitContext): ModuleBuilder
       const va = f.local('v128', 'va');
       const vh = f.local('v128', 'vhidden');
       const acc: Local[][] = [0, 1, 2, 3].map((r) => [f.local('v128', `vacc${r}x0123`), f.local('v128', `vacc${r}x4567`)]);
+      const n4 = L('n4');
+      const kr = [0, 1, 2, 3].map((r) => L(`pk_row${r}`));
+      const kv = [0, 1, 2, 3].map((r) => f.local('v128', `vk_row${r}`));
+      const kq = [0, 1, 2, 3].map((r) => f.local('v128', `vkt${r}`));
 
       const word = (k: number) => i32.load(p.prm, 4 * k);
       f.set(N, word(ATTN_PARAM.N));
@@ -191,8 +200,29 @@ export function emitAttention(spec: KernelSpec, ctx: EmitContext): ModuleBuilder
             f.exec(v128.store(i32.add(dst, d), vx, 0, 2));
           });
         });
-        // kᵀ: column j of kt is row j of k
-        f.for(j, 0, N, 1, () => {
+        // kᵀ: column j of kt is row j of k; 4 rows x 4 d at a time by a 4x4 transpose, the last N mod 4 rows element by element
+        f.set(n4, i32.and(N, -4));
+        f.for(j, 0, n4, 4, () => {
+          for (let r = 0; r < 4; r++) f.set(kr[r], i32.add(kb, i32.mul(i32.add(j, r), sKn)));
+          f.set(dst, i32.add(kt, i32.shl(j, 2)));
+          f.for(d, 0, dh, 4, () => {
+            for (let r = 0; r < 4; r++) f.set(kv[r], v128.load(kr[r], 0, 2));
+            f.set(kq[0], i8x16.shuffle(kv[0], kv[1], f32Lanes([0, 4, 1, 5])));
+            f.set(kq[1], i8x16.shuffle(kv[0], kv[1], f32Lanes([2, 6, 3, 7])));
+            f.set(kq[2], i8x16.shuffle(kv[2], kv[3], f32Lanes([0, 4, 1, 5])));
+            f.set(kq[3], i8x16.shuffle(kv[2], kv[3], f32Lanes([2, 6, 3, 7])));
+            f.exec(v128.store(dst, i8x16.shuffle(kq[0], kq[2], f32Lanes([0, 1, 4, 5])), 0, 2));
+            f.set(dst, i32.add(dst, NpB));
+            f.exec(v128.store(dst, i8x16.shuffle(kq[0], kq[2], f32Lanes([2, 3, 6, 7])), 0, 2));
+            f.set(dst, i32.add(dst, NpB));
+            f.exec(v128.store(dst, i8x16.shuffle(kq[1], kq[3], f32Lanes([0, 1, 4, 5])), 0, 2));
+            f.set(dst, i32.add(dst, NpB));
+            f.exec(v128.store(dst, i8x16.shuffle(kq[1], kq[3], f32Lanes([2, 3, 6, 7])), 0, 2));
+            f.set(dst, i32.add(dst, NpB));
+            for (let r = 0; r < 4; r++) f.set(kr[r], i32.add(kr[r], 16));
+          });
+        });
+        f.for(j, n4, N, 1, () => {
           f.set(src, i32.add(kb, i32.mul(j, sKn)));
           f.set(dst, i32.add(kt, i32.shl(j, 2)));
           f.for(d, 0, dh, 1, () => {
