@@ -36,6 +36,8 @@ type Emit = (spec: KernelSpec, ctx: EmitContext) => ModuleBuilder;
 
 const cache = new Map<string, Kernel>();
 const byId: Kernel[] = [];
+/** the same cache keyed by spec object: ops call compileKernel per call, and building the name costs ~1 us */
+const bySpec = new WeakMap<KernelSpec, Kernel>();
 
 /** Build the module bytes for a spec (no compile); the spec rides along as `qwm.spec`. */
 export function emitKernelBytes(spec: KernelSpec, emit: Emit, ctx: EmitContext = { memory: heap().memoryImport() }): { bytes: Uint8Array<ArrayBuffer>; builder: ModuleBuilder } {
@@ -48,9 +50,14 @@ export function emitKernelBytes(spec: KernelSpec, emit: Emit, ctx: EmitContext =
 
 /** The compiled kernel for `spec`, built by `emit` on first use. */
 export function compileKernel(spec: KernelSpec, emit: Emit): Kernel {
+  const known = bySpec.get(spec);
+  if (known) return known;
   const name = kernelName(spec);
   const hit = cache.get(name);
-  if (hit) return hit;
+  if (hit) {
+    bySpec.set(spec, hit);
+    return hit;
+  }
   const { bytes, builder } = emitKernelBytes(spec, emit);
   if (builder.features.has('relaxed-simd') && !hasRelaxedSimd()) {
     throw new KernelError(name, 'uses relaxed SIMD, which is absent or failed its self-test here (probe.ts)');
@@ -79,6 +86,7 @@ export function compileKernel(spec: KernelSpec, emit: Emit): Kernel {
     exportNames: WebAssembly.Module.exports(module).map((e) => e.name),
   };
   cache.set(name, k);
+  bySpec.set(spec, k);
   byId.push(k);
   return k;
 }
