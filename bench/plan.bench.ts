@@ -15,7 +15,7 @@
  *                         # 3 complete episodes (DINO-WM's 50 MPC iterations), added to the JSON
  *   npx tsx bench/plan.bench.ts --profile [--variant int8-token] [--steps 10]
  *                         # V8's CPU profiler (the one node --cpu-prof runs) around 10 CEM steps
- *                         # only, f32, 1 thread: writes /tmp/plan-cem.cpuprofile, prints self time
+ *                         # only, f32, 1 thread unless --profile-threads N: writes /tmp/plan-cem.cpuprofile, prints self time
  *                         # by function and by file
  *   npx tsx bench/plan.bench.ts --summarize FILE.cpuprofile   # the same summary of any profile
  *                         # (e.g. node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx ...)
@@ -281,7 +281,7 @@ function torchStep(threads: number): { threads: number; ms: number; cpuMs: numbe
 
 async function profileMode(): Promise<void> {
   const { wm, label } = await loadWall();
-  setThreads(num('profile-threads', 1), nodeWorkers);
+  const threads = setThreads(num('profile-threads', 1), nodeWorkers);
   const s = defaultSettings('wall');
   const variant = VARIANTS.find((v) => v.name === (arg('variant') ?? 'f32'))!;
   install(wm, variant, s.cem);
@@ -302,7 +302,7 @@ async function profileMode(): Promise<void> {
   session.disconnect();
   const out = arg('prof-out') ?? '/tmp/plan-cem.cpuprofile';
   writeFileSync(out, JSON.stringify(profile));
-  console.log(`profile: ${label}, ${variant.name}, 1 thread, ${n} CEM steps in ${ms.toFixed(0)} ms (${(ms / n).toFixed(0)} ms/step); fast ops wired in src/nn/fn.ts: ${fastWired()}; wrote ${out}\n`);
+  console.log(`profile: ${label}, ${variant.name}, ${threads} thread${threads > 1 ? 's' : ''}, ${n} CEM steps in ${ms.toFixed(0)} ms (${(ms / n).toFixed(0)} ms/step); fast ops wired in src/nn/fn.ts: ${fastWired()}; wrote ${out}\n`);
   console.log(summarize(out, num('top', 15)));
   resetLinears(wm);
 }
