@@ -141,6 +141,9 @@ describe('concatDatasets', () => {
     expect(() => concatDatasets([a, pm])).toThrow(/dataset 1 is pointmaze/);
     expect(() => concatDatasets([a, door])).toThrow(/env parameters/);
     expect(() => concatDatasets([])).toThrow(/no datasets/);
+    // the image size only sets observe()'s resolution: data of any size join
+    const small = generateDataset({ env: 'wall', trajectories: 1, steps: 5, seed: 2, envParams: { imageSize: 64 } });
+    expect(concatDatasets([a, small]).envParams.imageSize).toBe(a.envParams.imageSize);
   });
 });
 

@@ -175,18 +175,21 @@ export function meanStd(data: ArrayLike<number>, cols: number): MeanStd {
 
 /**
  * Episodes of several datasets of one env, in order, as one dataset (e.g. generated data plus
- * planner-mined sequences). Env, env parameters and dims must agree; statistics are recomputed
- * over the union; the generator records every part.
+ * planner-mined sequences). Env, env parameters and dims must agree (except imageSize, which only
+ * sets the size of observe() images: datasets store states, and training renders them at the
+ * model's size; part 0's is kept); statistics are recomputed over the union; the generator records
+ * every part.
  */
 export function concatDatasets(parts: readonly Dataset[]): Dataset {
   const where = 'concatDatasets';
   if (parts.length === 0) throw new ValueError(where, 'no datasets given');
   if (parts.length === 1) return parts[0];
   const a = parts[0];
-  const params = JSON.stringify(Object.entries(a.envParams).sort());
+  const dynamics = (d: Dataset) => JSON.stringify(Object.entries(d.envParams).filter(([k]) => k !== 'imageSize').sort());
+  const params = dynamics(a);
   for (const [i, b] of parts.entries()) {
     if (b.env !== a.env) throw new ValueError(where, `dataset ${i} is ${b.env}, dataset 0 is ${a.env}`);
-    if (JSON.stringify(Object.entries(b.envParams).sort()) !== params) throw new ValueError(where, `dataset ${i} has env parameters ${JSON.stringify(b.envParams)}, dataset 0 has ${JSON.stringify(a.envParams)}`);
+    if (dynamics(b) !== params) throw new ValueError(where, `dataset ${i} has env parameters ${JSON.stringify(b.envParams)}, dataset 0 has ${JSON.stringify(a.envParams)}`);
     if (b.stateDim !== a.stateDim || b.actionDim !== a.actionDim || b.proprioDim !== a.proprioDim) throw new ShapeError(where, `dataset ${i} dims differ from dataset 0`);
   }
   const cat = (pick: (d: Dataset) => ArrayLike<number> & { length: number }, T: Float32ArrayConstructor | Int32ArrayConstructor) => {
