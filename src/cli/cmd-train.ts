@@ -6,7 +6,7 @@ import type { WeightMap } from '../nn/weights.js';
 import { nodePlatform } from '../platform/node.js';
 import { ValueError } from '../tensor/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { DECODER_LR, trainDecoder } from '../train/decoder.js';
+import { DECODER_LR, attachDecoder, trainDecoder } from '../train/decoder.js';
 import { trainEncoder } from '../train/encoder.js';
 import { trainWorldModel } from '../train/wm.js';
 import { parseArgs } from './args.js';
@@ -36,6 +36,8 @@ decoder: the visualisation decoder (latents -> frames) of a trained float world 
 latents of its frozen encoder (MSE to the [-1, 1] frame, Adam); FILE = the model plus decoder.*.
   --epochs N (2)  --batch N (32)  --lr X (3e-4)  --frames N (8192 training frames)
   --channels N (64)  --stages N (log2(image size / patches per side))
+  --from DONOR.qwm  instead of training, copy DONOR's decoder (it reads only encoder latents, so it
+                    serves any model on the same encoder; refused unless the encoders are identical)
 
 All: --seed S (0)  --threads N  --checkpoint-every N (steps)
 A checkpoint FILE.ckpt is written as training goes; the same command resumes from it and ends
@@ -50,7 +52,7 @@ export const trainCommand: Command = {
     const [what, ...rest] = argv;
     if (what !== 'encoder' && what !== 'wm' && what !== 'decoder') throw new ValueError('train', `expected 'encoder', 'wm' or 'decoder', got '${what ?? ''}'`);
     const { opts } = parseArgs(`train ${what}`, rest, {
-      options: { env: 'string', data: 'string', encoder: 'string', out: 'string', steps: 'number', epochs: 'number', batch: 'number', lr: 'number', 'mask-ratio': 'number', pool: 'number', 'image-size': 'number', patch: 'number', dim: 'number', depth: 'number', heads: 'number', 'num-hist': 'number', seed: 'number', threads: 'number', 'checkpoint-every': 'number', weights: 'string', init: 'string', rollout: 'number', frames: 'number', channels: 'number', stages: 'number' },
+      options: { env: 'string', data: 'string', encoder: 'string', out: 'string', steps: 'number', epochs: 'number', batch: 'number', lr: 'number', 'mask-ratio': 'number', pool: 'number', 'image-size': 'number', patch: 'number', dim: 'number', depth: 'number', heads: 'number', 'num-hist': 'number', seed: 'number', threads: 'number', 'checkpoint-every': 'number', weights: 'string', init: 'string', rollout: 'number', from: 'string', frames: 'number', channels: 'number', stages: 'number' },
       positionals: 0,
     });
     applyThreads(opts.threads as number | undefined);
@@ -85,6 +87,14 @@ export const trainCommand: Command = {
       const f = readModelFile(await nodePlatform.readFile(file), { file });
       const model = loadFloatModel(f, file, '--weights');
       const meta = f.meta;
+      const from = opts.from as string | undefined;
+      if (from !== undefined) {
+        const d = readModelFile(await nodePlatform.readFile(from), { file: from });
+        const bytes = attachDecoder(model, meta, loadFloatModel(d, from, '--from'), d.meta, from);
+        await nodePlatform.writeFile(out, bytes);
+        process.stdout.write(`${out}: ${file} with the decoder of ${from} (same encoder, bit for bit)\n`);
+        return 0;
+      }
       const ds = await readDataset(required(opts.data as string | undefined, '--data'));
       const trainedOn = (meta.dataset as { env?: string } | undefined)?.env;
       if (trainedOn !== undefined && trainedOn !== ds.env) throw new ValueError('--data', `dataset is ${ds.env}, ${file} was trained on ${trainedOn}`);

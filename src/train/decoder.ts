@@ -225,3 +225,27 @@ export async function trainDecoder(o: DecoderRunOptions): Promise<{ bytes: Uint8
   await o.platform.writeFile(o.out, bytes);
   return { bytes, model, history };
 }
+
+/**
+ * The decoder of `donor` attached to `model`: DINO-WM's decoder reads only the frozen encoder's
+ * latents, so a decoder trained for one world model serves every model on the same encoder, and
+ * equals what `trainDecoder` would train again (same encoder, data, seed). Refused unless the two
+ * encoders are identical bit for bit and the decoder was trained on frames of the model's env. The donor's training record is kept under meta.decoder.
+ */
+export function attachDecoder(model: WorldModel, meta: Record<string, PlainData>, donor: WorldModel, donorMeta: Record<string, PlainData>, donorFile: string): Uint8Array {
+  const where = 'train decoder --from';
+  if (!donor.decoder || !donor.config.decoder) throw new ValueError(where, `${donorFile} has no decoder`);
+  for (const [n, t] of model.weights) {
+    if (!n.startsWith('encoder.')) continue;
+    const d = donor.weights.get(n);
+    if (!d || d.f32.length !== t.f32.length || d.f32.some((v, i) => !Object.is(v, t.f32[i]))) throw new ValueError(where, `encoder tensor ${n} of ${donorFile} differs: its decoder was trained on another encoder`);
+  }
+  const rec = (donorMeta.decoder ?? {}) as Record<string, PlainData>;
+  const decodedEnv = (rec.dataset as { env?: string } | undefined)?.env;
+  const modelEnv = (meta.dataset as { env?: string } | undefined)?.env;
+  if (decodedEnv !== undefined && modelEnv !== undefined && decodedEnv !== modelEnv) throw new ValueError(where, `the decoder of ${donorFile} was trained on ${decodedEnv} frames, the model on ${modelEnv}`);
+  const weights: WeightMap = new Map([...model.weights].filter(([n]) => !n.startsWith('decoder.')));
+  for (const [n, t] of donor.weights) if (n.startsWith('decoder.')) weights.set(n, t);
+  const m = new WorldModel({ ...model.config, decoder: { ...donor.config.decoder } }, weights, model.stats);
+  return saveWorldModel(m, { ...meta, decoder: { ...rec, copied_from: donorFile } });
+}

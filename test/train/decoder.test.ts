@@ -12,7 +12,7 @@ import { WorldModel, worldModelSpec } from '../../src/nn/world-model.js';
 import { nodePlatform } from '../../src/platform/node.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { Tensor } from '../../src/tensor/tensor.js';
-import { DecoderTrainer, trainDecoder, type DecoderHistory } from '../../src/train/decoder.js';
+import { DecoderTrainer, attachDecoder, trainDecoder, type DecoderHistory } from '../../src/train/decoder.js';
 import { compactWmConfig } from '../../src/train/wm.js';
 
 // 16 px frames, 8 px patches: a 2x2 grid of 8-d tokens; decoder 3 stages -> 16 px
@@ -95,5 +95,28 @@ describe('decoder training on detached latents', () => {
     t.step(z, target);
     expect(t.evalLoss(z, target)).toBeLessThan(before);
     expect(() => t.loss(z, new Tensor('f32', [2, 3, 8, 8]))).toThrow(/target must be \(2, 3, 16, 16\)/);
+  });
+});
+
+describe('attachDecoder (train decoder --from)', () => {
+  it('gives another model on the same encoder the donor decoder, bit for bit, and refuses other encoders or envs', async () => {
+    const donor = loadWorldModel((await run(mkdtempSync(join(tmpdir(), 'qwm-dec-')))).bytes);
+    // a second world model: same encoder, other predictor weights
+    const w2 = initWeights(worldModelSpec(cfg), new Rng(6));
+    for (const [n, t] of wm.weights) if (n.startsWith('encoder.')) w2.set(n, t);
+    const other = new WorldModel(cfg, w2, stats);
+    const meta = { dataset: { env: 'wall' } };
+    const got = loadWorldModel(attachDecoder(other, meta, donor.model, donor.meta, 'donor.qwm'));
+    for (const [n, t] of got.model.weights) {
+      const src = n.startsWith('decoder.') ? donor.model.weights.get(n)! : other.weights.get(n)!;
+      expect(Array.from(t.f32), n).toEqual(Array.from(src.f32));
+    }
+    const lat = new Tensor('f32', [1, got.model.P, got.model.Dv], Float32Array.from({ length: got.model.P * got.model.Dv }, (_, i) => Math.sin(i)));
+    expect(Array.from(got.model.decode(lat).data)).toEqual(Array.from(donor.model.decode(lat).data));
+    expect((got.meta.decoder as { copied_from: string }).copied_from).toBe('donor.qwm');
+    const w3 = initWeights(worldModelSpec(cfg), new Rng(7)); // its own (different) encoder
+    expect(() => attachDecoder(new WorldModel(cfg, w3, stats), meta, donor.model, donor.meta, 'donor.qwm')).toThrow(/differs: its decoder was trained on another encoder/);
+    expect(() => attachDecoder(other, { dataset: { env: 'pusht' } }, donor.model, { decoder: { dataset: { env: 'wall' } } }, 'donor.qwm')).toThrow(/trained on wall frames, the model on pusht/);
+    expect(() => attachDecoder(other, meta, other, {}, 'plain.qwm')).toThrow(/has no decoder/);
   });
 });
