@@ -192,15 +192,6 @@ export function concatDatasets(parts: readonly Dataset[]): Dataset {
     if (dynamics(b) !== params) throw new ValueError(where, `dataset ${i} has env parameters ${JSON.stringify(b.envParams)}, dataset 0 has ${JSON.stringify(a.envParams)}`);
     if (b.stateDim !== a.stateDim || b.actionDim !== a.actionDim || b.proprioDim !== a.proprioDim) throw new ShapeError(where, `dataset ${i} dims differ from dataset 0`);
   }
-  const cat = (pick: (d: Dataset) => ArrayLike<number> & { length: number }, T: Float32ArrayConstructor | Int32ArrayConstructor) => {
-    const out = new T(parts.reduce((s, d) => s + pick(d).length, 0));
-    let o = 0;
-    for (const d of parts) {
-      out.set(pick(d), o);
-      o += pick(d).length;
-    }
-    return out;
-  };
   const info: Record<string, number> = {};
   parts.forEach((d, i) => {
     info[`part${i}.episodes`] = d.episodes;
@@ -219,10 +210,21 @@ export function concatDatasets(parts: readonly Dataset[]): Dataset {
     stateDim: a.stateDim,
     actionDim: a.actionDim,
     proprioDim: a.proprioDim,
-    lengths: cat((d) => d.lengths, Int32Array) as Int32Array,
-    states: cat((d) => d.states, Float32Array) as Float32Array,
-    actions: cat((d) => d.actions, Float32Array) as Float32Array,
-    proprio: cat((d) => d.proprio, Float32Array) as Float32Array,
+    lengths: Int32Array.from(concatArrays(parts.map((d) => d.lengths))),
+    states: concatArrays(parts.map((d) => d.states)),
+    actions: concatArrays(parts.map((d) => d.actions)),
+    proprio: concatArrays(parts.map((d) => d.proprio)),
     info,
   });
+}
+
+/** The arrays one after another, as float32 (exact for the int32 episode lengths, all < 2^24). */
+export function concatArrays(xs: readonly ArrayLike<number>[]): Float32Array {
+  const out = new Float32Array(xs.reduce((s, x) => s + x.length, 0));
+  let o = 0;
+  for (const x of xs) {
+    out.set(x, o);
+    o += x.length;
+  }
+  return out;
 }
