@@ -5,7 +5,7 @@ import { defaultSettings, makeTask } from '../study/task.js';
 import { mineDataset } from '../train/mine.js';
 import { parseArgs } from './args.js';
 import { saveDataset } from './cmd-data.js';
-import { applyThreads, envName, readDataset, required } from './common.js';
+import { applyCemFlags, applyThreads, envName, readDataset, required } from './common.js';
 import { Progress } from './progress.js';
 import { EXIT, type Command } from './run.js';
 
@@ -45,11 +45,7 @@ export const dataMineCommand: Command = {
     const out = required(opts.out, '--out') as string;
     applyThreads(opts.threads as number | undefined);
     const s = defaultSettings(name);
-    if (opts['var-scale'] !== undefined) s.cem.varScale = opts['var-scale'] as number;
-    if (opts['opt-steps'] !== undefined) s.cem.optSteps = opts['opt-steps'] as number;
-    if (opts.samples !== undefined) s.cem.samples = opts.samples as number;
-    if (opts.topk !== undefined) s.cem.topk = opts.topk as number;
-    if (opts.horizon !== undefined) s.cem.horizon = opts.horizon as number;
+    applyCemFlags(s.cem, opts);
     const wm = loadModel(await nodePlatform.readFile(file), { file }).model;
     const norm = { mean: wm.stats.actionMean, std: wm.stats.actionStd };
     const dataset = opts.data ? await readDataset(opts.data as string) : undefined;

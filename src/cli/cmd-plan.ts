@@ -12,7 +12,7 @@ import { executedFrames, imaginedFrames, resizeNearest } from '../study/imaginat
 import { defaultSettings, makeTask } from '../study/task.js';
 import { ValueError } from '../tensor/errors.js';
 import { parseArgs } from './args.js';
-import { applyThreads, envName, readDataset, required, writeJson } from './common.js';
+import { applyCemFlags, applyThreads, envName, readDataset, required, writeJson } from './common.js';
 import { Progress } from './progress.js';
 import type { Command } from './run.js';
 
@@ -62,11 +62,7 @@ export const planCommand: Command = {
     if (opts.episodes !== undefined) s.eval.episodes = opts.episodes as number;
     if (opts.seed !== undefined) s.eval.seed = opts.seed as number;
     if (opts['max-iter'] !== undefined) s.eval.mpc.maxIter = opts['max-iter'] as number;
-    if (opts['opt-steps'] !== undefined) s.cem.optSteps = opts['opt-steps'] as number;
-    if (opts.samples !== undefined) s.cem.samples = opts.samples as number;
-    if (opts.topk !== undefined) s.cem.topk = opts.topk as number;
-    if (opts['var-scale'] !== undefined) s.cem.varScale = opts['var-scale'] as number;
-    if (opts.horizon !== undefined) s.cem.horizon = opts.horizon as number;
+    applyCemFlags(s.cem, opts);
     const plannerKind = (opts.planner as string | undefined) ?? 'mpc';
     if (!['mpc', 'cem', 'gd'].includes(plannerKind)) throw new ValueError('--planner', `must be mpc, cem or gd, got '${plannerKind}'`);
     if (plannerKind === 'cem') s.eval.mpc.maxIter = 1;

@@ -1,3 +1,4 @@
+import type { CemSettings } from '../plan/cem.js';
 import { decodeDataset } from '../env/dataset/store.js';
 import type { Dataset } from '../env/dataset/dataset.js';
 import { ENV_NAMES, type EnvName } from '../env/types.js';
@@ -34,4 +35,13 @@ export async function readDataset(dir: string): Promise<Dataset> {
 
 export function writeJson(obj: unknown): Uint8Array {
   return new TextEncoder().encode(`${JSON.stringify(obj, null, 2)}\n`);
+}
+
+/** The CEM flags `plan` and `data mine` share (--var-scale --opt-steps --samples --topk --horizon), applied over `cem`. */
+export function applyCemFlags(cem: CemSettings, opts: Record<string, unknown>): void {
+  if (opts['var-scale'] !== undefined) cem.varScale = opts['var-scale'] as number;
+  if (opts['opt-steps'] !== undefined) cem.optSteps = opts['opt-steps'] as number;
+  if (opts.samples !== undefined) cem.samples = opts.samples as number;
+  if (opts.topk !== undefined) cem.topk = opts.topk as number;
+  if (opts.horizon !== undefined) cem.horizon = opts.horizon as number;
 }
