@@ -34,6 +34,7 @@ Options:
   --threads N         kernel threads (default QWM_THREADS, else every core); results do not depend on it
   --jobs N            episodes run in parallel, one single-threaded worker each (default: the
                       thread count; 1 = one episode at a time on --threads kernel threads);
+                      workers left without episodes lend their cores to those still running;
                       results do not depend on it
   --json OUT          write the metrics (snake_case keys) and the settings used
   --gif DIR           write an animation of each episode's executed trajectory; when the model
@@ -99,7 +100,7 @@ export const planCommand: Command = {
     let wins = 0;
     let done = 0;
     const t0 = Date.now();
-    process.stderr.write(`plan ${name}: ${s.eval.episodes} episodes, ${Math.min(jobs, s.eval.episodes)} in parallel (--jobs), ${jobs > 1 ? 1 : threads} kernel thread(s) each\n`);
+    process.stderr.write(`plan ${name}: ${s.eval.episodes} episodes, ${Math.min(jobs, s.eval.episodes)} in parallel (--jobs), ${jobs > 1 ? '1 kernel thread each, more as workers run out of episodes' : `${threads} kernel thread(s)`}\n`);
     const { metrics: res, outcomes } = await evaluateParallel(task, s.eval, {
       job,
       jobs,

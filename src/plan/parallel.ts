@@ -8,9 +8,15 @@
  * metrics are identical, bit for bit, for every `jobs`: an episode's result depends only on the
  * job and its seed.
  *
+ * Idle cores join the episodes still running: the main thread keeps the count of workers that
+ * still have an episode in a shared Int32Array; before each plan (one MPC iteration) a worker
+ * runs its kernels on floor(jobs / running) threads. At the end of an evaluation, when one long
+ * (failed) episode is left, it gets the cores its finished siblings left. Kernel results never
+ * depend on the thread count, so neither does any result.
+ *
  * Protocol (structured-cloned messages):
  *   worker -> main  {type: 'ready'}                      after the entry module loaded
- *   main -> worker  {type: 'init', job}                  once
+ *   main -> worker  {type: 'init', job, share}           once (share: the running count, or null)
  *   main -> worker  {type: 'episode', spec}              one at a time
  *   worker -> main  {type: 'result', n, outcome} | {type: 'error', n, code, where, message}
  * The worker builds the program from the job at its first episode, so a bad job (e.g. corrupt
@@ -18,6 +24,7 @@
  */
 import type { ModuleWorker, ModuleWorkerFactory, WorkerPort } from '../platform/types.js';
 import { QuantwmError, ValueError } from '../tensor/errors.js';
+import { setThreads, threadCount } from '../tensor/threads/index.js';
 import { episodeSeed, summarize, type EvalResult, type EvalSettings, type EvalTask } from './evaluator.js';
 import type { EpisodeResult } from './mpc.js';
 
@@ -37,6 +44,8 @@ export interface EpisodeOutcome {
   planMs: number;
   /** planner optimisation steps (CEM steps) over the episode */
   planSteps: number;
+  /** most kernel threads the episode's planning ran on (more than 1 once idle workers' cores joined) */
+  planThreads?: number;
 }
 
 /** Builds the episode runner from a job; runs in a worker or, for jobs = 1, in the calling thread. */
@@ -120,6 +129,10 @@ function runInWorkers<J>(specs: EpisodeSpec[], jobs: number, o: ParallelOptions<
   if (!o.workers || o.entry === undefined) throw new ValueError('evaluateParallel', `jobs = ${jobs} needs a module-worker factory and an entry module`);
   const workers = o.workers;
   const entry = o.entry;
+  // running[0] = workers that still have an episode (see the header); null without shared memory
+  const running = typeof SharedArrayBuffer === 'function' ? new Int32Array(new SharedArrayBuffer(4)) : null;
+  if (running) running[0] = jobs;
+  const share: Share | null = running ? { running, cores: jobs } : null;
   return new Promise((resolve, reject) => {
     const outcomes: EpisodeOutcome[] = new Array(specs.length);
     const pool: ModuleWorker[] = [];
@@ -152,7 +165,7 @@ function runInWorkers<J>(specs: EpisodeSpec[], jobs: number, o: ParallelOptions<
         if (settled) return;
         const m = raw as FromWorker;
         if (m.type === 'ready') {
-          w.post({ type: 'init', job: o.job });
+          w.post({ type: 'init', job: o.job, share });
           w.post({ type: 'episode', spec: current });
           return;
         }
@@ -169,7 +182,7 @@ function runInWorkers<J>(specs: EpisodeSpec[], jobs: number, o: ParallelOptions<
         } else if (next < specs.length) {
           current = specs[next++];
           w.post({ type: 'episode', spec: current });
-        }
+        } else if (running) Atomics.sub(running, 0, 1);
       });
     }
   });
@@ -183,10 +196,14 @@ export function serveEpisodes<J>(port: WorkerPort, program: EpisodeProgram<J>): 
   let job: J | undefined;
   let run: ((spec: EpisodeSpec) => EpisodeOutcome) | null = null;
   port.onMessage((raw) => {
-    const m = raw as { type: 'init'; job: J } | { type: 'episode'; spec: EpisodeSpec };
+    const m = raw as { type: 'init'; job: J; share: Share | null } | { type: 'episode'; spec: EpisodeSpec };
     if (m.type === 'init') {
       job = m.job;
       run = null;
+      if (m.share && port.kernelWorkers) {
+        setThreads(1, port.kernelWorkers); // installs the factory; threads start when cores free up
+        joined = m.share;
+      }
       return;
     }
     try {
@@ -200,11 +217,35 @@ export function serveEpisodes<J>(port: WorkerPort, program: EpisodeProgram<J>): 
   port.post({ type: 'ready' });
 }
 
-/** Wrap a planner so the time and steps it spends are counted into `acc` (cost reports only; results never depend on it). */
-export function timePlanner<P extends { readonly horizon: number; plan(...a: never[]): { lossPerStep: number[] } }>(p: P, acc: { ms: number; steps: number }, now: () => number = () => performance.now()): P {
+/** The running-workers count an episode worker follows (set by serveEpisodes' init). */
+interface Share {
+  running: Int32Array;
+  cores: number;
+}
+
+let joined: Share | null = null;
+
+/** Kernel threads for this worker now: its share of the cores (1 outside a sharing worker). */
+function joinIdleCores(): number {
+  if (!joined) return threadCount();
+  const want = Math.max(1, Math.floor(joined.cores / Math.max(1, Atomics.load(joined.running, 0))));
+  return want === threadCount() ? want : setThreads(want);
+}
+
+/**
+ * The planner as an episode runs it: before each plan (one MPC iteration) the worker takes its
+ * share of idle cores (see the header); the time, steps and most threads spent are counted into
+ * `acc` (cost reports only; results never depend on them).
+ */
+export function episodePlanner<P extends { readonly horizon: number; plan(...a: never[]): { lossPerStep: number[] } }>(
+  p: P,
+  acc: { ms: number; steps: number; threads: number },
+  now: () => number = () => performance.now(),
+): P {
   return {
     horizon: p.horizon,
     plan: (...a: Parameters<P['plan']>) => {
+      acc.threads = Math.max(acc.threads, joinIdleCores());
       const t = now();
       const r = p.plan(...a);
       acc.ms += now() - t;

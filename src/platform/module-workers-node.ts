@@ -22,9 +22,13 @@ const { parentPort, workerData } = require('node:worker_threads');
   if (workerData.tsx) (await import(workerData.tsx)).register();
   const m = await import(workerData.entry);
   if (typeof m.main !== 'function') throw new Error(workerData.entry + ' exports no main(port)');
-  m.main({ post: (msg) => parentPort.postMessage(msg), onMessage: (cb) => { parentPort.removeAllListeners('message'); parentPort.on('message', cb); } });
+  const { nodeWorkers } = await import(workerData.kernel);
+  m.main({ post: (msg) => parentPort.postMessage(msg), onMessage: (cb) => { parentPort.removeAllListeners('message'); parentPort.on('message', cb); }, kernelWorkers: nodeWorkers });
 })().catch((e) => { setTimeout(() => { throw e; }); });
 `;
+
+/** The kernel-thread factory each module worker hands its entry (port.kernelWorkers). */
+const KERNEL_WORKERS = new URL(import.meta.url.endsWith('.ts') ? './workers-node.ts' : './workers-node.js', import.meta.url).href;
 
 let tsxApi: string | null = null;
 
@@ -48,7 +52,7 @@ export const nodeModuleWorkers: ModuleWorkerFactory = {
     const entry = String(entryUrl);
     const isBun = (globalThis as { Bun?: unknown }).Bun !== undefined;
     const tsx = entry.startsWith('file:') && entry.endsWith('.ts') && !isBun ? tsxRegisterUrl(entry) : null;
-    const w = new Worker(BOOT, { eval: true, workerData: { entry, tsx } });
+    const w = new Worker(BOOT, { eval: true, workerData: { entry, tsx, kernel: KERNEL_WORKERS } });
     let stopped = false;
     let onError: (e: Error) => void = () => undefined;
     w.on('error', (e) => {

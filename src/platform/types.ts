@@ -1,3 +1,5 @@
+import type { WorkerFactory } from '../tensor/threads/types.js';
+
 /**
  * The few runtime-specific services the library needs. Library code receives a `Platform`
  * (or plain bytes) and never imports fs, path, worker_threads or Buffer itself.
@@ -25,6 +27,12 @@ export interface WorkerPort {
   post(msg: unknown): void;
   /** Install the one message handler (replaces the previous one). */
   onMessage(cb: (msg: unknown) => void): void;
+  /**
+   * Inside a module worker: the runtime's kernel-thread factory, so the worker can run its own
+   * kernel pool (e.g. an episode worker taking over cores its idle siblings leave); absent where
+   * the runtime's module workers do not provide one.
+   */
+  readonly kernelWorkers?: WorkerFactory;
 }
 
 /** A module worker seen from the thread that started it. */

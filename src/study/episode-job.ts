@@ -13,7 +13,7 @@ import { DEFAULT_GD, GdPlanner, type GdSettings } from '../plan/gd.js';
 import { runMpcEpisode, type MpcSettings, type Planner } from '../plan/mpc.js';
 import type { ObjectiveSettings } from '../plan/objective.js';
 import { OracleModel } from '../plan/oracle.js';
-import { timePlanner, type EpisodeProgram } from '../plan/parallel.js';
+import { episodePlanner, type EpisodeProgram } from '../plan/parallel.js';
 import { CemPlanner } from '../plan/planners.js';
 import type { ActionNorm, PlanningModel } from '../plan/types.js';
 import { loadModel } from '../quant/model-file.js';
@@ -68,8 +68,8 @@ export const episodeProgram: EpisodeProgram<EpisodeJob> = (job) => {
     planner = new GdPlanner(wm, job.gd ?? { ...DEFAULT_GD, horizon: job.cem.horizon }, job.objective);
   } else planner = new CemPlanner(model, job.cem, job.objective);
   return (spec) => {
-    const acc = { ms: 0, steps: 0 };
-    const result = runMpcEpisode(env, model, timePlanner(planner, acc), job.norm, spec.start, spec.goal, job.mpc, (iter) => Rng.derive(spec.seed, iter));
-    return { result, planMs: acc.ms, planSteps: acc.steps };
+    const acc = { ms: 0, steps: 0, threads: 0 };
+    const result = runMpcEpisode(env, model, episodePlanner(planner, acc), job.norm, spec.start, spec.goal, job.mpc, (iter) => Rng.derive(spec.seed, iter));
+    return { result, planMs: acc.ms, planSteps: acc.steps, planThreads: acc.threads };
   };
 };

@@ -58,6 +58,23 @@ describe('evaluateParallel (point env, exact model)', () => {
     expect(f.message).toMatch(/no-such-worker/);
   });
 
+  it('a worker left without episodes lends its core: the last long episode plans on 2 kernel threads, results unchanged', { timeout: 60_000 }, async () => {
+    const one = await run(1);
+    expect(one.outcomes.every((o) => o.planThreads === 1)).toBe(true);
+    // a failed episode runs all 3 MPC iterations; made slow (300 ms before each plan), its later
+    // iterations start after the other worker has run every other episode and gone idle
+    const n = one.metrics.episodes.findIndex((e) => !e.success);
+    expect(n).toBeGreaterThanOrEqual(0);
+    const slow = { ...job, slow: { seed: one.metrics.episodes[n].seed, ms: 300 } };
+    const two = await run(2, slow);
+    expect(two.outcomes[n].planThreads).toBe(2);
+    expect(two.outcomes.map((o) => o.result)).toEqual(one.outcomes.map((o) => o.result));
+    // 3 workers: 2 still running share floor(3 / 2) = 1 thread each; the last one running gets all 3
+    const three = await run(3, slow);
+    expect(three.outcomes[n].planThreads).toBe(3);
+    expect(three.outcomes.map((o) => o.result)).toEqual(one.outcomes.map((o) => o.result));
+  });
+
   it('rejects bad jobs counts and a parallel run without workers', async () => {
     await expect(run(0)).rejects.toThrow(ValueError);
     await expect(run(1.5)).rejects.toThrow(/jobs must be a positive integer/);

@@ -1,6 +1,6 @@
 import { DEFAULT_CEM, type CemSettings } from '../../src/plan/cem.js';
 import { runMpcEpisode } from '../../src/plan/mpc.js';
-import type { EpisodeProgram } from '../../src/plan/parallel.js';
+import { episodePlanner, type EpisodeProgram } from '../../src/plan/parallel.js';
 import { CemPlanner } from '../../src/plan/planners.js';
 import { ValueError } from '../../src/tensor/errors.js';
 import { Rng } from '../../src/tensor/rng.js';
@@ -15,6 +15,8 @@ export interface PointJob {
   failSeed?: number;
   /** the worker thread exits (no error message, a dead worker) on this seed */
   crashSeed?: number;
+  /** every MPC iteration of this seed sleeps this long first (a long episode, for core sharing) */
+  slow?: { seed: number; ms: number };
 }
 
 export const POINT_CEM: CemSettings = { ...DEFAULT_CEM, samples: 30, topk: 5, optSteps: 3, horizon: 2 };
@@ -32,7 +34,11 @@ export const pointProgram: EpisodeProgram<PointJob> = (job) => {
   return (spec) => {
     if (spec.seed === job.failSeed) throw new ValueError('pointProgram', `refusing seed ${spec.seed}`);
     if (spec.seed === job.crashSeed) process.exit(3); // in a worker thread: ends only the worker
-    const result = runMpcEpisode(env, model, planner, UNIT_NORM, spec.start, spec.goal, { maxIter: job.maxIter }, (iter) => Rng.derive(spec.seed, iter));
-    return { result, planMs: 0, planSteps: result.planLoss.flat().length };
+    const acc = { ms: 0, steps: 0, threads: 0 };
+    const slow = job.slow?.seed === spec.seed ? job.slow.ms : 0;
+    const timed = episodePlanner(planner, acc);
+    const paced = slow ? { horizon: timed.horizon, plan: (...a: Parameters<typeof timed.plan>) => (Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, slow), timed.plan(...a)) } : timed;
+    const result = runMpcEpisode(env, model, paced, UNIT_NORM, spec.start, spec.goal, { maxIter: job.maxIter }, (iter) => Rng.derive(spec.seed, iter));
+    return { result, planMs: acc.ms, planSteps: acc.steps, planThreads: acc.threads };
   };
 };
