@@ -47,6 +47,7 @@ Usage: quantwm study [options]
   --threads N         kernel threads (default: every core; results do not depend on it)
   --jobs N            episodes of a cell evaluated in parallel, one single-threaded worker each
                       (default: the thread count; 1 = one at a time on --threads kernel threads);
+                      workers left without episodes lend their cores to those still running;
                       results do not depend on it
 
 Writes DIR/results.jsonl (one line per finished cell, deterministic), DIR/timings.jsonl,

@@ -31,7 +31,7 @@ export interface CellRunnerOptions {
   /** weight group layout for group-wise cells ('flat' = QuantWM) */
   groupLayout: QuantConfig['groupLayout'];
   now?: () => number;
-  /** episodes evaluated in parallel, one single-threaded worker each (default 1: in this thread, on the kernel threads) */
+  /** episodes evaluated in parallel, one single-threaded worker each until idle workers lend their cores (default 1: in this thread, on the kernel threads) */
   jobs?: number;
   /** the runtime's module-worker factory; needed when jobs > 1 */
   workers?: ModuleWorkerFactory;
