@@ -61,11 +61,12 @@ describe('evaluateParallel (point env, exact model)', () => {
   it('a worker left without episodes lends its core: the last long episode plans on 2 kernel threads, results unchanged', { timeout: 60_000 }, async () => {
     const one = await run(1);
     expect(one.outcomes.every((o) => o.planThreads === 1)).toBe(true);
-    // a failed episode runs all 3 MPC iterations; made slow (300 ms before each plan), its later
-    // iterations start after the other worker has run every other episode and gone idle
-    const n = one.metrics.episodes.findIndex((e) => !e.success);
+    // the last failed episode runs all 3 MPC iterations; made slow (1 s before each plan), its last
+    // iteration starts 3 s in, long after the other workers (started with it, loaded in parallel)
+    // have run every other episode (milliseconds each) and gone idle
+    const n = one.metrics.episodes.map((e) => e.success).lastIndexOf(false);
     expect(n).toBeGreaterThanOrEqual(0);
-    const slow = { ...job, slow: { seed: one.metrics.episodes[n].seed, ms: 300 } };
+    const slow = { ...job, slow: { seed: one.metrics.episodes[n].seed, ms: 1000 } };
     const two = await run(2, slow);
     expect(two.outcomes[n].planThreads).toBe(2);
     expect(two.outcomes.map((o) => o.result)).toEqual(one.outcomes.map((o) => o.result));
