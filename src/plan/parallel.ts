@@ -45,7 +45,7 @@ export interface EpisodeOutcome {
   /** planner optimisation steps (CEM steps) over the episode */
   planSteps: number;
   /** most kernel threads the episode's planning ran on (more than 1 once idle workers' cores joined) */
-  planThreads?: number;
+  planThreads: number;
 }
 
 /** Builds the episode runner from a job; runs in a worker or, for jobs = 1, in the calling thread. */
