@@ -1,12 +1,12 @@
 /**
  * Word indices of the pool's control block (i32 words in the shared heap). Written by the
- * main thread in this order for each job: KERNEL..ARGS, DONE = 0, CLAIM = tag|0, then SEQ
+ * main thread in this order for each job: CLAIM = -1, KERNEL..ARGS, DONE = 0, CLAIM = tag|0, then SEQ
  * (Atomics.store + notify). See worker-source.ts for the worker side.
  */
 export const CTRL = {
   /** Job sequence number; workers Atomics.wait on it. */
   SEQ: 0,
-  /** (seq & 0x7fff) << 16 | next unclaimed task index. */
+  /** (seq & 0x7fff) << 16 | next unclaimed task index; -1 while the caller writes a job. */
   CLAIM: 1,
   /** Tasks completed in the current job; the last finisher notifies. */
   DONE: 2,

@@ -191,6 +191,9 @@ export function runTasks(kernel: Kernel, exportName: string, tasks: readonly (re
       for (let j = 0; j < nArgs; j++) i32[a0 + t * nArgs + j] = row[j];
     }
     const b = p.ctrl >> 2;
+    // no tag while the job's fields change: a worker still reading the previous job's fields
+    // (one that woke late, or was just spawned) re-checks the tag and skips instead of mixing them
+    Atomics.store(i32, b + CTRL.CLAIM, -1);
     p.jobs++;
     p.tasks += nTasks;
     const seq = (p.seq + 1) & 0x7fffffff;
