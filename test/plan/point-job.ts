@@ -1,5 +1,5 @@
 import { DEFAULT_CEM, type CemSettings } from '../../src/plan/cem.js';
-import { runMpcEpisode } from '../../src/plan/mpc.js';
+import { runMpcEpisode, type Planner } from '../../src/plan/mpc.js';
 import { episodePlanner, type EpisodeProgram } from '../../src/plan/parallel.js';
 import { CemPlanner } from '../../src/plan/planners.js';
 import { ValueError } from '../../src/tensor/errors.js';
@@ -35,9 +35,16 @@ export const pointProgram: EpisodeProgram<PointJob> = (job) => {
     if (spec.seed === job.failSeed) throw new ValueError('pointProgram', `refusing seed ${spec.seed}`);
     if (spec.seed === job.crashSeed) process.exit(3); // in a worker thread: ends only the worker
     const acc = { ms: 0, steps: 0, threads: 0 };
-    const slow = job.slow?.seed === spec.seed ? job.slow.ms : 0;
     const timed = episodePlanner(planner, acc);
-    const paced = slow ? { horizon: timed.horizon, plan: (...a: Parameters<typeof timed.plan>) => (Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, slow), timed.plan(...a)) } : timed;
+    const sleepMs = job.slow?.seed === spec.seed ? job.slow.ms : 0;
+    const sleeper = new Int32Array(new SharedArrayBuffer(4)); // Atomics.wait on it = a synchronous sleep
+    const paced: Planner = {
+      horizon: timed.horizon,
+      plan: (...a) => {
+        if (sleepMs > 0) Atomics.wait(sleeper, 0, 0, sleepMs);
+        return timed.plan(...a);
+      },
+    };
     const result = runMpcEpisode(env, model, paced, UNIT_NORM, spec.start, spec.goal, { maxIter: job.maxIter }, (iter) => Rng.derive(spec.seed, iter));
     return { result, planMs: acc.ms, planSteps: acc.steps, planThreads: acc.threads };
   };

@@ -8,8 +8,8 @@
  * control.ts): wait on SEQ; read the job (kernel id, module bytes, export index, task
  * count, args); claim task indices by CAS on CLAIM, whose high bits carry the job tag so a
  * late worker can never claim a task of a newer job (CLAIM = -1 while the caller rewrites the
- * job, so a worker that read the job's fields across a rewrite sees the tag change and skips); run `export(...args[t])`; count DONE
- * and notify the main thread after the last task. Kernels are compiled from the bytes in
+ * job, so a worker that read the job's fields across a rewrite sees the tag change and skips);
+ * run `export(...args[t])`; count DONE and notify the main thread after the last task. Kernels are compiled from the bytes in
  * shared memory on first use (synchronously: they are small), so no message is ever needed
  * after start-up.
  */
